@@ -1,0 +1,116 @@
+//! What a server is told before it starts: where to listen and how strict to be.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where a server listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BindAddr {
+    /// A TCP address, IPv4 or IPv6. Port 0 picks a free port.
+    Tcp(SocketAddr),
+    /// A UNIX domain socket path. A stale socket file left by a dead server is removed.
+    #[cfg(unix)]
+    Unix(PathBuf),
+    /// Never constructed off UNIX; keeps the type the same shape on every platform.
+    #[cfg(not(unix))]
+    #[doc(hidden)]
+    Unix(PathBuf),
+}
+
+/// The highest HTTP version the server speaks (the original server's `protocol` option).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP/1.0 only: no chunked responses, keep-alive only when asked for.
+    Http10,
+    /// HTTP/1.1 (the default).
+    Http11,
+}
+
+/// The limits a request must stay within; each breach has its own status.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// The whole request head (request line and headers), in bytes; 431 past it.
+    /// 0 means no limit of its own (the 1 MiB hard ceiling still applies). Default is 64 KiB.
+    pub max_head_size: usize,
+    /// The request target, in bytes; 414 past it. Default is 16 KiB.
+    pub max_target_size: usize,
+    /// How many header fields a request may have; 431 past it. Default is 100.
+    pub max_headers: usize,
+    /// The request body, in bytes; 413 when declared longer, a read error when chunked and longer.
+    /// 0 means no limit. Default is 0, as in the original server.
+    pub max_body_size: u64,
+    /// The trailer section of a chunked body, in bytes. Default is 16 KiB.
+    pub max_trailer_size: usize,
+    /// The longest a request head may take to arrive, the longest a keep-alive connection may sit
+    /// idle, and the longest one read or write of a body may stall. Default is 10 seconds.
+    pub timeout: Duration,
+}
+
+/// The hard ceiling on a request head, whatever the options say.
+pub const HEAD_SIZE_CEILING: usize = 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_head_size: 64 * 1024,
+            max_target_size: 16 * 1024,
+            max_headers: 100,
+            max_body_size: 0,
+            max_trailer_size: 16 * 1024,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Limits {
+    /// The head size actually enforced: the option, or the hard ceiling when it is 0 or larger.
+    pub fn effective_head_size(&self) -> usize {
+        if self.max_head_size == 0 {
+            HEAD_SIZE_CEILING
+        } else {
+            self.max_head_size.min(HEAD_SIZE_CEILING)
+        }
+    }
+}
+
+/// Everything a [`crate::Server`] needs to start.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Where to listen.
+    pub bind: BindAddr,
+    /// The listen backlog (`requestQueueSize`). Default is 5, as in the original server; the
+    /// kernel may raise it.
+    pub backlog: u32,
+    /// Set TCP_NODELAY on accepted connections. Default is true.
+    pub nodelay: bool,
+    /// The highest protocol spoken. Default is HTTP/1.1.
+    pub protocol: Protocol,
+    /// Request limits.
+    pub limits: Limits,
+    /// The value of the `Server` response header (unless the application sets one).
+    pub server_software: String,
+    /// Requests inside the application at once (`numthreads`). Default is 10.
+    pub min_workers: usize,
+    /// The most the pool may grow to; `None` is no limit. Default is `None`.
+    pub max_workers: Option<usize>,
+    /// How long `stop()` lets in-flight requests run before cutting them. Default is 5 seconds.
+    pub shutdown_timeout: Duration,
+}
+
+impl ServerConfig {
+    /// A configuration with the defaults for `bind`.
+    pub fn new(bind: BindAddr) -> Self {
+        ServerConfig {
+            bind,
+            backlog: 5,
+            nodelay: true,
+            protocol: Protocol::Http11,
+            limits: Limits::default(),
+            server_software: concat!("gatehouse/", env!("CARGO_PKG_VERSION")).to_string(),
+            min_workers: 10,
+            max_workers: None,
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}

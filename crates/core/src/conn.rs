@@ -1,0 +1,376 @@
+//! One task per connection: read a head, check it, hand the exchange to the application, write
+//! its response, and go again while the connection may be kept alive.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::time::{timeout, Instant};
+
+use crate::config::Protocol;
+use crate::exchange::{BodyShared, ConnInfo, Event, Exchange, ReadSide, RequestBody, RequestHead, Responder, STREAM_WINDOW};
+use crate::listener::{ReadHalf, Stream, WriteHalf};
+use crate::proto::encode::{self, chunk_header, Answer, Framing, ResponseHead};
+use crate::proto::head::{self, BodyFraming, Parse, ParsedHead, Reject, Version};
+use crate::server::Shared;
+use crate::stats::Stats;
+
+/// The first read of a connection's head reserves this much; an idle connection holds nothing.
+const FIRST_READ: usize = 2048;
+/// Bodies up to this size are copied behind the head so the response goes out in one write.
+const COALESCE_LIMIT: usize = 16 * 1024;
+/// How long a closing connection keeps reading (and discarding) so the client sees the response.
+const LINGER: Duration = Duration::from_millis(500);
+
+/// Serve one connection until it closes. A panic inside is caught, counted, and closes only
+/// this connection.
+pub(crate) async fn serve(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
+    let stats = shared.stats.clone();
+    let result = CatchUnwind(AssertUnwindSafe(Box::pin(serve_inner(stream, info, shared)))).await;
+    if result.is_err() {
+        Stats::add(&stats.panics, 1);
+    }
+}
+
+enum HeadOutcome {
+    Head(ParsedHead),
+    Close,
+    Reject(Reject),
+}
+
+async fn serve_inner(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
+    let (rd, mut wr) = stream.into_split();
+    let mut side = Some(ReadSide { rd, buf: BytesMut::new() });
+    let cfg = &shared.config;
+    let mut shutdown = shared.shutdown_rx.clone();
+
+    #[cfg(test)]
+    crate::server::maybe_panic_for_test(&shared);
+
+    loop {
+        let Some(mut rs) = side.take() else { break };
+        let outcome = read_head(&mut rs, &shared, &mut shutdown).await;
+        let parsed = match outcome {
+            HeadOutcome::Head(h) => h,
+            HeadOutcome::Close => {
+                side = Some(rs);
+                break;
+            }
+            HeadOutcome::Reject(r) => {
+                Stats::add(&shared.stats.requests, 1);
+                Stats::add(&shared.stats.rejected, 1);
+                let _ = write_plain(&mut wr, r.status, r.reason, true, &shared).await;
+                side = Some(rs);
+                break;
+            }
+        };
+        Stats::add(&shared.stats.requests, 1);
+
+        if let BodyFraming::Length(n) = parsed.framing {
+            let max = cfg.limits.max_body_size;
+            if max > 0 && n > max {
+                Stats::add(&shared.stats.rejected, 1);
+                let _ = write_plain(&mut wr, 413, "Payload Too Large", true, &shared).await;
+                side = Some(rs);
+                break;
+            }
+        }
+
+        let ans = Answer {
+            http11: parsed.version == Version::Http11 && cfg.protocol == Protocol::Http11,
+            is_head: &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize] == b"HEAD",
+            keep_alive: !parsed.wants_close,
+        };
+        let (body, body_shared) = if parsed.framing == BodyFraming::None {
+            side = Some(rs);
+            (RequestBody::empty(), None)
+        } else {
+            let (b, s) = RequestBody::new(
+                rs,
+                parsed.framing,
+                parsed.expect_continue,
+                cfg.limits.max_body_size,
+                cfg.limits.max_trailer_size,
+                cfg.limits.timeout,
+                shared.stats.clone(),
+            );
+            (b, Some(s))
+        };
+
+        let slot = shared.pool.acquire().await;
+        let (tx, rx) = mpsc::channel(STREAM_WINDOW);
+        shared.dispatch.dispatch(Exchange {
+            head: RequestHead { parsed, conn: info.clone() },
+            body,
+            responder: Responder { tx },
+        });
+        let mut keep = write_response(&mut wr, rx, ans, body_shared.as_deref(), &shared).await;
+        drop(slot);
+
+        if let Some(b) = body_shared {
+            let (back, complete) = b.reclaim().await;
+            keep = keep && complete;
+            side = back;
+        }
+        if !keep || *shutdown.borrow() {
+            break;
+        }
+    }
+    // Close politely: send FIN, then read and drop what the client still sends for a moment,
+    // so a response followed by unread input is not destroyed by a reset.
+    let _ = timeout(cfg.limits.timeout, wr.shutdown()).await;
+    if let Some(mut rs) = side {
+        let deadline = Instant::now() + LINGER;
+        let mut sink = [0u8; 1024];
+        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, rs.rd.read(&mut sink)).await {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+}
+
+async fn read_head(
+    rs: &mut ReadSide,
+    shared: &Shared,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> HeadOutcome {
+    let limits = &shared.config.limits;
+    let mut scanned = 0;
+    let mut started: Option<Instant> = None;
+    loop {
+        if !rs.buf.is_empty() {
+            started.get_or_insert_with(Instant::now);
+            match head::parse(&rs.buf, &mut scanned, limits, shared.config.protocol) {
+                Ok(Parse::Complete(mut h, len)) => {
+                    h.buf = rs.buf.split_to(len).freeze();
+                    return HeadOutcome::Head(h);
+                }
+                Ok(Parse::Partial) => {}
+                Err(r) => return HeadOutcome::Reject(r),
+            }
+        }
+        let idle = rs.buf.is_empty();
+        if idle {
+            if *shutdown.borrow() {
+                return HeadOutcome::Close;
+            }
+            // Give the buffer back while the connection waits: idle connections cost no buffer.
+            if rs.buf.capacity() > 0 {
+                rs.buf = BytesMut::new();
+            }
+        }
+        let deadline = started.unwrap_or_else(Instant::now) + limits.timeout;
+        let read = async {
+            if rs.buf.capacity() == rs.buf.len() {
+                rs.rd.readable().await?;
+                rs.buf.reserve(if rs.buf.is_empty() { FIRST_READ } else { rs.buf.len() });
+            }
+            read_buf(&mut rs.rd, &mut rs.buf).await
+        };
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline, read) => match r {
+                Err(_) => {
+                    return if idle { HeadOutcome::Close } else { HeadOutcome::Reject(Reject { status: 408, reason: "Request Timeout" }) };
+                }
+                Ok(Ok(0)) => return HeadOutcome::Close,
+                Ok(Ok(n)) => Stats::add(&shared.stats.bytes_read, n as u64),
+                Ok(Err(_)) => {
+                    Stats::add(&shared.stats.socket_errors, 1);
+                    return HeadOutcome::Close;
+                }
+            },
+            _ = shutdown.changed(), if idle => return HeadOutcome::Close,
+        }
+    }
+}
+
+async fn read_buf(rd: &mut ReadHalf, buf: &mut BytesMut) -> io::Result<usize> {
+    rd.read_buf(buf).await
+}
+
+/// Write the application's response. Returns whether the connection may be kept alive.
+async fn write_response(
+    wr: &mut WriteHalf,
+    mut rx: mpsc::Receiver<Event>,
+    ans: Answer,
+    body: Option<&BodyShared>,
+    shared: &Shared,
+) -> bool {
+    let cfg = &shared.config;
+    let expects_continue = body.is_some_and(|b| b.continue_pending.load(std::sync::atomic::Ordering::Acquire));
+    let mut continue_sent = false;
+    let mut stream: Option<(Framing, u64)> = None;
+    let mut keep = ans.keep_alive;
+    loop {
+        let event = tokio::select! {
+            ev = rx.recv() => ev,
+            _ = async { match body { Some(b) => b.continue_wanted.notified().await, None => std::future::pending().await } },
+                if expects_continue && !continue_sent && stream.is_none() => {
+                continue_sent = true;
+                if ans.http11 && write_all(wr, &[b"HTTP/1.1 100 Continue\r\n\r\n"], shared).await.is_err() {
+                    return false;
+                }
+                continue;
+            }
+        };
+        match event {
+            None => {
+                // The application dropped the request without an answer.
+                if stream.is_none() {
+                    let _ = write_plain(wr, 500, "Internal Server Error", true, shared).await;
+                }
+                return false;
+            }
+            Some(Event::Full(head, bytes)) => {
+                keep = keep && !*shared.shutdown_rx.borrow() && body.is_none_or(BodyShared::reusable_hint);
+                let len = bytes.len() as u64;
+                let (framing, k) = encode::framing(&head, &ans, Some(len));
+                keep = k && keep;
+                let body_bytes: &[u8] = match framing {
+                    Framing::Length(n) => {
+                        if n != len {
+                            // The declared length does not match: send at most what was declared
+                            // and close, so the client cannot mistake the body for whole.
+                            keep = false;
+                        }
+                        &bytes[..(n.min(len) as usize)]
+                    }
+                    Framing::Close => {
+                        keep = false;
+                        &bytes
+                    }
+                    _ => &[],
+                };
+                let mut out = Vec::with_capacity(256 + body_bytes.len().min(COALESCE_LIMIT));
+                encode::encode_head(&head, &ans, framing, Some(len), keep, &cfg.server_software, &mut out);
+                let ok = if body_bytes.len() <= COALESCE_LIMIT {
+                    out.extend_from_slice(body_bytes);
+                    write_all(wr, &[&out], shared).await
+                } else {
+                    write_all(wr, &[&out, body_bytes], shared).await
+                };
+                return ok.is_ok() && keep;
+            }
+            Some(Event::Head(head)) => {
+                keep = keep && !*shared.shutdown_rx.borrow() && body.is_none_or(BodyShared::reusable_hint);
+                let (framing, k) = encode::framing(&head, &ans, None);
+                keep = k && keep;
+                let mut out = Vec::with_capacity(256);
+                encode::encode_head(&head, &ans, framing, None, keep, &cfg.server_software, &mut out);
+                if write_all(wr, &[&out], shared).await.is_err() {
+                    return false;
+                }
+                stream = Some((framing, 0));
+            }
+            Some(Event::Data(chunk)) => {
+                let Some((framing, sent)) = stream.as_mut() else { return false };
+                if chunk.is_empty() {
+                    continue;
+                }
+                let ok = match *framing {
+                    Framing::Empty => Ok(()),
+                    Framing::Close => write_all(wr, &[&chunk], shared).await,
+                    Framing::Chunked => {
+                        let mut h = Vec::with_capacity(12);
+                        chunk_header(&mut h, chunk.len());
+                        write_all(wr, &[&h, &chunk, b"\r\n"], shared).await
+                    }
+                    Framing::Length(n) => {
+                        let room = n.saturating_sub(*sent);
+                        let take = (chunk.len() as u64).min(room) as usize;
+                        let r = write_all(wr, &[&chunk[..take]], shared).await;
+                        if (chunk.len() as u64) > room {
+                            // More than the declared Content-Length: cut here.
+                            return false;
+                        }
+                        r
+                    }
+                };
+                *sent += chunk.len() as u64;
+                if ok.is_err() {
+                    return false;
+                }
+            }
+            Some(Event::End) => {
+                return match stream {
+                    Some((Framing::Chunked, _)) => write_all(wr, &[b"0\r\n\r\n"], shared).await.is_ok() && keep,
+                    Some((Framing::Length(n), sent)) => sent == n && keep,
+                    Some((Framing::Close, _)) => false,
+                    Some((Framing::Empty, _)) => keep,
+                    None => false,
+                };
+            }
+            Some(Event::Abort) => {
+                if stream.is_none() {
+                    let _ = write_plain(wr, 500, "Internal Server Error", true, shared).await;
+                }
+                return false;
+            }
+        }
+    }
+}
+
+/// Answer with a short `text/plain` response from the server itself.
+async fn write_plain(wr: &mut WriteHalf, status: u16, reason: &str, close: bool, shared: &Shared) -> io::Result<()> {
+    let head = ResponseHead::plain(status, reason);
+    let body = format!("{reason}\n");
+    let ans = Answer { http11: true, is_head: false, keep_alive: !close };
+    let mut out = Vec::with_capacity(256);
+    let len = body.len() as u64;
+    encode::encode_head(&head, &ans, Framing::Length(len), Some(len), !close, &shared.config.server_software, &mut out);
+    out.extend_from_slice(body.as_bytes());
+    write_all(wr, &[&out], shared).await
+}
+
+/// Write every slice, within `timeout` in all: a client that stops reading is cut off.
+async fn write_all(wr: &mut WriteHalf, parts: &[&[u8]], shared: &Shared) -> io::Result<()> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let fut = async {
+        let mut slices: Vec<IoSlice<'_>> = parts.iter().filter(|p| !p.is_empty()).map(|p| IoSlice::new(p)).collect();
+        let mut bufs = &mut slices[..];
+        while !bufs.is_empty() {
+            let n = wr.write_vectored(bufs).await?;
+            if n == 0 {
+                return Err(io::Error::from(io::ErrorKind::WriteZero));
+            }
+            IoSlice::advance_slices(&mut bufs, n);
+        }
+        Ok(())
+    };
+    match timeout(shared.config.limits.timeout, fut).await {
+        Ok(Ok(())) => {
+            Stats::add(&shared.stats.bytes_written, total as u64);
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            Stats::add(&shared.stats.socket_errors, 1);
+            Err(e)
+        }
+        Err(_) => Err(io::Error::from(io::ErrorKind::TimedOut)),
+    }
+}
+
+/// Poll a future inside `catch_unwind`, so a panic ends only this future.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<AssertUnwindSafe<F>> {
+    type Output = Result<F::Output, ()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut inner.0).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
+
+impl<F> Unpin for CatchUnwind<F> {}

@@ -1,0 +1,458 @@
+//! What crosses from the core to the application: the request head, a reader for the body, and
+//! a responder that takes the response (whole, or as a stream with backpressure).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::AsyncReadExt;
+use tokio::sync::{mpsc, Mutex, Notify};
+
+use crate::error::{Error, Kind};
+use crate::listener::{PeerAddr, ReadHalf};
+use crate::proto::chunked::{ChunkError, ChunkedDecoder, Decoded};
+use crate::proto::encode::ResponseHead;
+use crate::proto::head::{BodyFraming, ParsedHead, Version};
+use crate::stats::Stats;
+
+/// One request handed to the application, with the means to answer it.
+#[derive(Debug)]
+pub struct Exchange {
+    /// The request line and headers.
+    pub head: RequestHead,
+    /// The request body.
+    pub body: RequestBody,
+    /// Where the response goes.
+    pub responder: Responder,
+}
+
+/// The addresses of a connection.
+#[derive(Debug)]
+pub struct ConnInfo {
+    /// The client.
+    pub remote: PeerAddr,
+    /// This end.
+    pub local: PeerAddr,
+}
+
+// ===== impl RequestHead =====
+
+/// A checked request head. Every accessor returns bytes exactly as they were on the wire.
+#[derive(Debug)]
+pub struct RequestHead {
+    pub(crate) parsed: ParsedHead,
+    pub(crate) conn: Arc<ConnInfo>,
+}
+
+impl RequestHead {
+    fn span(&self, s: (u32, u32)) -> &[u8] {
+        &self.parsed.buf[s.0 as usize..s.1 as usize]
+    }
+
+    /// The method token.
+    pub fn method(&self) -> &[u8] {
+        self.span(self.parsed.method)
+    }
+
+    /// The request target, raw (`REQUEST_URI`).
+    pub fn target(&self) -> &[u8] {
+        self.span(self.parsed.target)
+    }
+
+    /// The path of the target, still percent-encoded; `/` for an absolute-form target without one.
+    pub fn path(&self) -> &[u8] {
+        let p = self.span(self.parsed.path);
+        if p.is_empty() {
+            b"/"
+        } else {
+            p
+        }
+    }
+
+    /// The query string without `?`, raw.
+    pub fn query(&self) -> &[u8] {
+        self.span(self.parsed.query)
+    }
+
+    /// The authority of an absolute-form target (it replaces the Host header, RFC 9112 3.2.2).
+    pub fn authority(&self) -> Option<&[u8]> {
+        self.parsed.authority.map(|s| self.span(s))
+    }
+
+    /// The HTTP version of the request.
+    pub fn version(&self) -> Version {
+        self.parsed.version
+    }
+
+    /// The header fields in the order received, names as sent.
+    pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.parsed
+            .headers
+            .iter()
+            .map(move |&(n, v)| (self.span(n), self.span(v)))
+    }
+
+    /// The declared body length: `Some(0)` for no body, `None` for a chunked body.
+    pub fn content_length(&self) -> Option<u64> {
+        match self.parsed.framing {
+            BodyFraming::None => Some(0),
+            BodyFraming::Length(n) => Some(n),
+            BodyFraming::Chunked => None,
+        }
+    }
+
+    /// The connection's addresses.
+    pub fn conn(&self) -> &ConnInfo {
+        &self.conn
+    }
+}
+
+// ===== impl RequestBody =====
+
+/// The read side of a connection with its buffer, lent to the body while a request runs.
+#[derive(Debug)]
+pub(crate) struct ReadSide {
+    pub rd: ReadHalf,
+    pub buf: BytesMut,
+}
+
+impl std::fmt::Debug for ReadHalf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadHalf")
+    }
+}
+
+#[derive(Debug)]
+enum Decoder {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+    Done,
+}
+
+#[derive(Debug)]
+pub(crate) struct BodyState {
+    side: Option<ReadSide>,
+    decoder: Decoder,
+    received: u64,
+    limit: u64,
+    timeout: Duration,
+    failed: Option<Kind>,
+    stats: Arc<Stats>,
+}
+
+#[derive(Debug)]
+pub(crate) struct BodyShared {
+    state: Mutex<BodyState>,
+    /// `Expect: 100-continue` was asked and no `100 Continue` has been asked for yet.
+    pub(crate) continue_pending: AtomicBool,
+    /// Woken by the first read of a body whose client waits for `100 Continue`.
+    pub(crate) continue_wanted: Notify,
+}
+
+/// The request body, read on demand. Cloning shares the same body.
+#[derive(Clone, Debug, Default)]
+pub struct RequestBody {
+    inner: Option<Arc<BodyShared>>,
+}
+
+/// The read size used when a caller asks for "everything".
+const READ_CHUNK: usize = 64 * 1024;
+
+impl RequestBody {
+    pub(crate) fn new(
+        side: ReadSide,
+        framing: BodyFraming,
+        expect_continue: bool,
+        limit: u64,
+        max_trailer: usize,
+        timeout: Duration,
+        stats: Arc<Stats>,
+    ) -> (Self, Arc<BodyShared>) {
+        let decoder = match framing {
+            BodyFraming::None => Decoder::Done,
+            BodyFraming::Length(n) => Decoder::Length(n),
+            BodyFraming::Chunked => Decoder::Chunked(ChunkedDecoder::new(max_trailer)),
+        };
+        let shared = Arc::new(BodyShared {
+            state: Mutex::new(BodyState {
+                side: Some(side),
+                decoder,
+                received: 0,
+                limit,
+                timeout,
+                failed: None,
+                stats,
+            }),
+            continue_pending: AtomicBool::new(expect_continue),
+            continue_wanted: Notify::new(),
+        });
+        (RequestBody { inner: Some(shared.clone()) }, shared)
+    }
+
+    /// A body that is empty.
+    pub fn empty() -> Self {
+        RequestBody { inner: None }
+    }
+
+    /// Whether there is no body at all.
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_none()
+    }
+
+    /// Read the next piece of the body, at most `max` bytes (0: up to 64 KiB). An empty result is
+    /// the end of the body. The first read of a request sent with `Expect: 100-continue` is what
+    /// sends `100 Continue`.
+    ///
+    /// # Errors
+    /// [`Kind::BodyTooLarge`] past `max_request_body_size`, [`Kind::BodyTimeout`] when the client
+    /// stalls longer than `timeout`, [`Kind::BodyInvalid`] for bad framing or a body cut short.
+    pub async fn read(&self, max: usize) -> Result<Bytes, Error> {
+        let Some(shared) = &self.inner else {
+            return Ok(Bytes::new());
+        };
+        if shared.continue_pending.swap(false, Ordering::AcqRel) {
+            shared.continue_wanted.notify_one();
+        }
+        let max = if max == 0 { READ_CHUNK } else { max };
+        shared.state.lock().await.read(max).await
+    }
+}
+
+impl BodyState {
+    async fn read(&mut self, max: usize) -> Result<Bytes, Error> {
+        if let Some(kind) = self.failed {
+            return Err(Error::new(kind, "the request body failed earlier"));
+        }
+        let result = self.read_inner(max).await;
+        if let Err(e) = &result {
+            self.failed = Some(e.kind());
+        }
+        result
+    }
+
+    async fn read_inner(&mut self, max: usize) -> Result<Bytes, Error> {
+        loop {
+            let Some(side) = self.side.as_mut() else {
+                return Err(Error::new(Kind::Closed, "the request is finished"));
+            };
+            let piece = match &mut self.decoder {
+                Decoder::Done => return Ok(Bytes::new()),
+                Decoder::Length(rem) => {
+                    if side.buf.is_empty() {
+                        None
+                    } else {
+                        let n = (*rem).min(side.buf.len() as u64).min(max as u64) as usize;
+                        *rem -= n as u64;
+                        let b = side.buf.split_to(n).freeze();
+                        if *rem == 0 {
+                            self.decoder = Decoder::Done;
+                        }
+                        Some(b)
+                    }
+                }
+                Decoder::Chunked(d) => match d.decode(&mut side.buf, max) {
+                    Ok(Decoded::Data(b)) => Some(b),
+                    Ok(Decoded::NeedMore) => None,
+                    Ok(Decoded::Done) => {
+                        self.decoder = Decoder::Done;
+                        return Ok(Bytes::new());
+                    }
+                    Err(ChunkError::Invalid(why)) => {
+                        return Err(Error::new(Kind::BodyInvalid, format!("invalid chunked body: {why}")))
+                    }
+                    Err(ChunkError::TrailersTooLarge) => {
+                        return Err(Error::new(Kind::BodyTooLarge, "the trailer section is too large"))
+                    }
+                },
+            };
+            if let Some(b) = piece {
+                self.received += b.len() as u64;
+                if self.limit > 0 && self.received > self.limit {
+                    return Err(Error::new(
+                        Kind::BodyTooLarge,
+                        format!("the request body is larger than maxRequestBodySize ({} bytes)", self.limit),
+                    ));
+                }
+                return Ok(b);
+            }
+            // Need more bytes from the socket.
+            side.buf.reserve(16 * 1024);
+            let read = tokio::time::timeout(self.timeout, side.rd.read_buf(&mut side.buf)).await;
+            match read {
+                Err(_) => {
+                    return Err(Error::new(
+                        Kind::BodyTimeout,
+                        format!("the client sent no body bytes for {:?}", self.timeout),
+                    ))
+                }
+                Ok(Err(e)) => return Err(Error::io(Kind::Io, "reading the request body failed", e)),
+                Ok(Ok(0)) => {
+                    return Err(Error::new(Kind::BodyInvalid, "the client closed before the end of the body"))
+                }
+                Ok(Ok(n)) => Stats::add(&self.stats.bytes_read, n as u64),
+            }
+        }
+    }
+
+    /// Whether the body is complete, or can be completed from what is already buffered.
+    fn finish_from_buffer(&mut self) -> bool {
+        if self.failed.is_some() {
+            return false;
+        }
+        let Some(side) = self.side.as_mut() else {
+            return false;
+        };
+        loop {
+            match &mut self.decoder {
+                Decoder::Done => return true,
+                Decoder::Length(rem) => {
+                    if (side.buf.len() as u64) < *rem {
+                        return false;
+                    }
+                    let _ = side.buf.split_to(*rem as usize);
+                    self.decoder = Decoder::Done;
+                }
+                Decoder::Chunked(d) => match d.decode(&mut side.buf, usize::MAX) {
+                    Ok(Decoded::Data(_)) => {}
+                    Ok(Decoded::Done) => self.decoder = Decoder::Done,
+                    _ => return false,
+                },
+            }
+        }
+    }
+}
+
+impl BodyShared {
+    /// Would the connection be reusable after this body if the response ended now? Does not wait.
+    pub(crate) fn reusable_hint(&self) -> bool {
+        match self.state.try_lock() {
+            Ok(mut st) => st.finish_from_buffer(),
+            Err(_) => false,
+        }
+    }
+
+    /// Take the read side back after the response. `Some` with `true` when the body was read (or
+    /// drained from the buffer) to its end, so the next request can follow on the connection.
+    pub(crate) async fn reclaim(&self) -> (Option<ReadSide>, bool) {
+        let mut st = self.state.lock().await;
+        let complete = st.finish_from_buffer();
+        (st.side.take(), complete)
+    }
+}
+
+// ===== impl Responder =====
+
+/// What the application sends back, in order.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// The whole response at once (the fast path).
+    Full(ResponseHead, Bytes),
+    /// The head of a streamed response; `Data` and then `End` follow.
+    Head(ResponseHead),
+    /// A piece of a streamed body.
+    Data(Bytes),
+    /// The streamed body is complete.
+    End,
+    /// Cut the response: the connection is closed so the client cannot take it as whole.
+    Abort,
+}
+
+/// How many chunks of a streamed response may wait for the socket before the writer must wait.
+/// A slow client slows the application instead of growing a buffer.
+pub const STREAM_WINDOW: usize = 8;
+
+/// Takes the response of one request. Consumed by [`Responder::respond`] or [`Responder::start`].
+#[derive(Debug)]
+pub struct Responder {
+    pub(crate) tx: mpsc::Sender<Event>,
+}
+
+impl Responder {
+    /// Send the whole response in one step.
+    ///
+    /// # Errors
+    /// [`Kind::Closed`] when the connection is already gone.
+    pub fn respond(self, head: ResponseHead, body: Bytes) -> Result<(), Error> {
+        self.tx
+            .try_send(Event::Full(head, body))
+            .map_err(|_| Error::new(Kind::Closed, "the client went away"))
+    }
+
+    /// Start a streamed response; the head goes out with the first data or at the end.
+    ///
+    /// # Errors
+    /// [`Kind::Closed`] when the connection is already gone.
+    pub fn start(self, head: ResponseHead) -> Result<BodySender, Error> {
+        self.tx
+            .try_send(Event::Head(head))
+            .map_err(|_| Error::new(Kind::Closed, "the client went away"))?;
+        Ok(BodySender { tx: self.tx })
+    }
+}
+
+/// The writing end of a streamed response, with backpressure.
+#[derive(Clone, Debug)]
+pub struct BodySender {
+    tx: mpsc::Sender<Event>,
+}
+
+impl BodySender {
+    /// Queue a chunk if there is room; when there is none the chunk comes back as `Ok(Some(_))`
+    /// and the caller waits with [`BodySender::write`].
+    ///
+    /// # Errors
+    /// [`Kind::Closed`] when the client went away.
+    pub fn try_write(&self, chunk: Bytes) -> Result<Option<Bytes>, Error> {
+        match self.tx.try_send(Event::Data(chunk)) {
+            Ok(()) => Ok(None),
+            Err(mpsc::error::TrySendError::Full(Event::Data(c))) => Ok(Some(c)),
+            Err(_) => Err(Error::new(Kind::Closed, "the client went away")),
+        }
+    }
+
+    /// Whether a chunk can be queued now.
+    pub fn has_room(&self) -> bool {
+        self.tx.capacity() > 0
+    }
+
+    /// Queue a chunk, waiting for room.
+    ///
+    /// # Errors
+    /// [`Kind::Closed`] when the client went away.
+    pub async fn write(&self, chunk: Bytes) -> Result<(), Error> {
+        self.tx
+            .send(Event::Data(chunk))
+            .await
+            .map_err(|_| Error::new(Kind::Closed, "the client went away"))
+    }
+
+    /// Wait until a chunk can be queued.
+    ///
+    /// # Errors
+    /// [`Kind::Closed`] when the client went away.
+    pub async fn writable(&self) -> Result<(), Error> {
+        self.tx
+            .reserve()
+            .await
+            .map(drop)
+            .map_err(|_| Error::new(Kind::Closed, "the client went away"))
+    }
+
+    /// Finish (or with `abort`, cut) the response if there is room now; `false` when the caller
+    /// must use [`BodySender::end`] or [`BodySender::abort`] from a task instead.
+    pub fn try_finish(&self, abort: bool) -> bool {
+        let ev = if abort { Event::Abort } else { Event::End };
+        !matches!(self.tx.try_send(ev), Err(mpsc::error::TrySendError::Full(_)))
+    }
+
+    /// Finish the response.
+    pub async fn end(self) {
+        let _ = self.tx.send(Event::End).await;
+    }
+
+    /// Cut the response and close the connection.
+    pub async fn abort(self) {
+        let _ = self.tx.send(Event::Abort).await;
+    }
+}

@@ -1,0 +1,228 @@
+//! Listening sockets: TCP (v4/v6) and UNIX, with the backlog and socket options set before
+//! `listen`, and the split read/write halves of accepted connections.
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use socket2::{Domain, SockAddr, Socket, Type};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{tcp, TcpListener, TcpStream};
+#[cfg(unix)]
+use tokio::net::{unix, UnixListener, UnixStream};
+
+use crate::config::BindAddr;
+use crate::error::{Error, Kind};
+
+/// The address a server actually listens on (the real port when 0 was asked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BoundAddr {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// A UNIX socket path.
+    Unix(PathBuf),
+}
+
+/// The other end of a connection, or this end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PeerAddr {
+    /// A TCP address.
+    Tcp(SocketAddr),
+    /// A UNIX socket (peers of UNIX sockets are usually unnamed).
+    Unix,
+}
+
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(UnixListener, PathBuf),
+}
+
+/// Create, configure and bind the listening socket. Must run inside a tokio runtime.
+pub(crate) fn bind(addr: &BindAddr, backlog: u32) -> Result<Listener, Error> {
+    let backlog = backlog.clamp(1, i32::MAX as u32) as i32;
+    match addr {
+        BindAddr::Tcp(sa) => {
+            let fail = |what: &str, e| Error::io(Kind::Bind, format!("cannot {what} {sa}"), e);
+            let socket =
+                Socket::new(Domain::for_address(*sa), Type::STREAM, None).map_err(|e| fail("create a socket for", e))?;
+            #[cfg(unix)]
+            socket.set_reuse_address(true).map_err(|e| fail("set SO_REUSEADDR on", e))?;
+            socket.bind(&(*sa).into()).map_err(|e| fail("bind", e))?;
+            socket.listen(backlog).map_err(|e| fail("listen on", e))?;
+            socket.set_nonblocking(true).map_err(|e| fail("configure", e))?;
+            let l = TcpListener::from_std(socket.into()).map_err(|e| fail("register", e))?;
+            Ok(Listener::Tcp(l))
+        }
+        #[cfg(unix)]
+        BindAddr::Unix(path) => {
+            let fail = |what: &str, e| Error::io(Kind::Bind, format!("cannot {what} {}", path.display()), e);
+            if path.exists() {
+                // A socket file nobody answers on is left over from a dead server: remove it.
+                match std::os::unix::net::UnixStream::connect(path) {
+                    Ok(_) => {
+                        return Err(fail(
+                            "bind",
+                            io::Error::new(io::ErrorKind::AddrInUse, "another server is listening there"),
+                        ))
+                    }
+                    Err(_) => std::fs::remove_file(path).map_err(|e| fail("remove the stale socket", e))?,
+                }
+            }
+            let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(|e| fail("create a socket for", e))?;
+            let sa = SockAddr::unix(path).map_err(|e| fail("use the path", e))?;
+            socket.bind(&sa).map_err(|e| fail("bind", e))?;
+            socket.listen(backlog).map_err(|e| fail("listen on", e))?;
+            socket.set_nonblocking(true).map_err(|e| fail("configure", e))?;
+            let std_listener: std::os::unix::net::UnixListener = socket.into();
+            let l = UnixListener::from_std(std_listener).map_err(|e| fail("register", e))?;
+            Ok(Listener::Unix(l, path.clone()))
+        }
+        #[cfg(not(unix))]
+        BindAddr::Unix(path) => Err(Error::new(
+            Kind::Bind,
+            format!("UNIX sockets are not available on this platform: {}", path.display()),
+        )),
+    }
+}
+
+impl Listener {
+    pub(crate) fn local_addr(&self) -> BoundAddr {
+        match self {
+            Listener::Tcp(l) => l
+                .local_addr()
+                .map(BoundAddr::Tcp)
+                .unwrap_or(BoundAddr::Tcp(SocketAddr::from(([0, 0, 0, 0], 0)))),
+            #[cfg(unix)]
+            Listener::Unix(_, p) => BoundAddr::Unix(p.clone()),
+        }
+    }
+
+    pub(crate) async fn accept(&self, nodelay: bool) -> io::Result<(Stream, PeerAddr, PeerAddr)> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, peer) = l.accept().await?;
+                if nodelay {
+                    let _ = s.set_nodelay(true);
+                }
+                let local = s.local_addr().map(PeerAddr::Tcp).unwrap_or(PeerAddr::Unix);
+                Ok((Stream::Tcp(s), PeerAddr::Tcp(peer), local))
+            }
+            #[cfg(unix)]
+            Listener::Unix(l, _) => {
+                let (s, _) = l.accept().await?;
+                Ok((Stream::Unix(s), PeerAddr::Unix, PeerAddr::Unix))
+            }
+        }
+    }
+
+    /// Remove the socket file of a UNIX listener.
+    pub(crate) fn cleanup(&self) {
+        #[cfg(unix)]
+        if let Listener::Unix(_, p) = self {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// An accepted connection.
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Stream {
+    pub(crate) fn into_split(self) -> (ReadHalf, WriteHalf) {
+        match self {
+            Stream::Tcp(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Tcp(r), WriteHalf::Tcp(w))
+            }
+            #[cfg(unix)]
+            Stream::Unix(s) => {
+                let (r, w) = s.into_split();
+                (ReadHalf::Unix(r), WriteHalf::Unix(w))
+            }
+        }
+    }
+}
+
+/// The read side of a connection. It can wait for readability without a buffer, so an idle
+/// keep-alive connection holds no read buffer.
+pub(crate) enum ReadHalf {
+    Tcp(tcp::OwnedReadHalf),
+    #[cfg(unix)]
+    Unix(unix::OwnedReadHalf),
+}
+
+impl ReadHalf {
+    pub(crate) async fn readable(&self) -> io::Result<()> {
+        match self {
+            ReadHalf::Tcp(r) => r.readable().await,
+            #[cfg(unix)]
+            ReadHalf::Unix(r) => r.readable().await,
+        }
+    }
+}
+
+impl AsyncRead for ReadHalf {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            ReadHalf::Tcp(r) => Pin::new(r).poll_read(cx, buf),
+            #[cfg(unix)]
+            ReadHalf::Unix(r) => Pin::new(r).poll_read(cx, buf),
+        }
+    }
+}
+
+/// The write side of a connection.
+pub(crate) enum WriteHalf {
+    Tcp(tcp::OwnedWriteHalf),
+    #[cfg(unix)]
+    Unix(unix::OwnedWriteHalf),
+}
+
+impl AsyncWrite for WriteHalf {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Tcp(w) => Pin::new(w).poll_write(cx, buf),
+            #[cfg(unix)]
+            WriteHalf::Unix(w) => Pin::new(w).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WriteHalf::Tcp(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+            #[cfg(unix)]
+            WriteHalf::Unix(w) => Pin::new(w).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Tcp(w) => Pin::new(w).poll_flush(cx),
+            #[cfg(unix)]
+            WriteHalf::Unix(w) => Pin::new(w).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WriteHalf::Tcp(w) => Pin::new(w).poll_shutdown(cx),
+            #[cfg(unix)]
+            WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
+        }
+    }
+}

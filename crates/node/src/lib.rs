@@ -1,0 +1,325 @@
+//! gatehouse-node: the N-API binding. It owns nothing of HTTP: it turns options into a core
+//! configuration, runs the core on the napi-rs tokio runtime, and moves bytes and ids between
+//! the core and JavaScript (see `bridge`). The calls that end a request (`respond`, `end`,
+//! `abort`) consume its id; the calls that borrow it (`read`, `write`) check it is still open.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+mod bridge;
+mod errors;
+mod head;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use gatehouse_core::{BindAddr, BoundAddr, Protocol, ResponseHead, Server, ServerConfig};
+use napi::bindgen_prelude::{Buffer, Either, Function, PromiseRaw};
+use napi::{Env, Result};
+use napi_derive::napi;
+
+use bridge::{Bridge, WakeFn};
+
+/// Options the TypeScript `Server` has already validated and normalised.
+#[napi(object)]
+pub struct NativeOptions {
+    /// TCP host (with `port`), or absent for a UNIX socket.
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    /// UNIX socket path.
+    pub path: Option<String>,
+    pub backlog: u32,
+    pub nodelay: bool,
+    /// "HTTP/1.1" or "HTTP/1.0".
+    pub protocol: String,
+    pub max_request_header_size: f64,
+    pub max_request_body_size: f64,
+    /// Seconds.
+    pub timeout: f64,
+    /// Seconds.
+    pub shutdown_timeout: f64,
+    pub numthreads: u32,
+    /// -1 for no limit.
+    pub max_threads: i32,
+    pub server_software: String,
+}
+
+/// Where the server listens once started.
+#[napi(object)]
+pub struct NativeBound {
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    pub path: Option<String>,
+}
+
+/// The core's counters.
+#[napi(object)]
+pub struct NativeStats {
+    pub run_time: f64,
+    pub accepts: f64,
+    pub requests: f64,
+    pub bytes_read: f64,
+    pub bytes_written: f64,
+    pub socket_errors: f64,
+    pub rejected: f64,
+    pub panics: f64,
+    pub open_connections: f64,
+    pub pool_min: u32,
+    pub pool_max: i32,
+    pub pool_size: u32,
+    pub pool_idle: u32,
+    pub pool_qsize: u32,
+}
+
+/// One server in the core, and its bridge to JavaScript.
+#[napi]
+pub struct NativeServer {
+    config: ServerConfig,
+    bridge: Arc<Bridge>,
+    server: Arc<Mutex<Option<Arc<Server>>>>,
+}
+
+fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
+    let bind = match (&o.path, &o.host) {
+        (Some(p), _) => BindAddr::Unix(PathBuf::from(p)),
+        (None, Some(h)) => {
+            let ip: IpAddr = h
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse()
+                .map_err(|_| errors::option(format!("bind host {h:?} is not an IP address")))?;
+            BindAddr::Tcp(SocketAddr::new(ip, o.port.unwrap_or(0) as u16))
+        }
+        (None, None) => return Err(errors::option("bind needs a host and port, or a path".into())),
+    };
+    let mut c = ServerConfig::new(bind);
+    c.backlog = o.backlog;
+    c.nodelay = o.nodelay;
+    c.protocol = if o.protocol == "HTTP/1.0" { Protocol::Http10 } else { Protocol::Http11 };
+    c.limits.max_head_size = o.max_request_header_size.max(0.0) as usize;
+    c.limits.max_body_size = o.max_request_body_size.max(0.0) as u64;
+    c.limits.timeout = Duration::from_secs_f64(o.timeout.max(0.001));
+    c.shutdown_timeout = Duration::from_secs_f64(o.shutdown_timeout.max(0.0));
+    c.min_workers = o.numthreads.max(1) as usize;
+    c.max_workers = if o.max_threads < 0 { None } else { Some(o.max_threads as usize) };
+    c.server_software = o.server_software.clone();
+    Ok(c)
+}
+
+fn chunk_bytes(chunk: Either<String, Buffer>) -> Bytes {
+    match chunk {
+        Either::A(s) => Bytes::from(s.into_bytes()),
+        Either::B(b) => Bytes::copy_from_slice(&b),
+    }
+}
+
+fn response_head(status: &str, headers: &[String]) -> Result<ResponseHead> {
+    let pairs = headers.chunks_exact(2).map(|p| (p[0].as_str(), p[1].as_str()));
+    ResponseHead::from_app(status, pairs).map_err(errors::to_napi)
+}
+
+#[napi]
+impl NativeServer {
+    #[napi(constructor)]
+    pub fn new(options: NativeOptions) -> Result<Self> {
+        Ok(NativeServer {
+            config: config_from(&options)?,
+            bridge: Bridge::new(),
+            server: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Bind and start accepting; `on_requests` receives each packed batch of request heads.
+    #[napi(ts_return_type = "Promise<NativeBound>")]
+    pub fn start<'env>(&self, env: &'env Env, on_requests: Function<'env, Buffer, ()>) -> Result<PromiseRaw<'env, NativeBound>> {
+        let weak = Arc::downgrade(&self.bridge);
+        let wake: WakeFn = on_requests
+            .build_threadsafe_function::<()>()
+            .callee_handled::<false>()
+            .build_callback(move |_ctx| {
+                let batch = weak.upgrade().map(|b| b.take_batch()).unwrap_or_default();
+                Ok(Buffer::from(batch))
+            })?;
+        self.bridge.set_wake(Some(wake));
+        let config = self.config.clone();
+        let bridge = self.bridge.clone();
+        let slot = self.server.clone();
+        env.spawn_future(async move {
+            let server = match Server::start(config, bridge.clone()) {
+                Ok(s) => s,
+                Err(e) => {
+                    bridge.set_wake(None);
+                    return Err(errors::to_napi(e));
+                }
+            };
+            let bound = match server.local_addr() {
+                BoundAddr::Tcp(sa) => NativeBound { host: Some(sa.ip().to_string()), port: Some(u32::from(sa.port())), path: None },
+                BoundAddr::Unix(p) => NativeBound { host: None, port: None, path: Some(p.display().to_string()) },
+            };
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(Arc::new(server));
+            }
+            Ok(bound)
+        })
+    }
+
+    /// Stop gracefully within `grace_seconds`; resolves when every connection is closed.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn stop<'env>(&self, env: &'env Env, grace_seconds: f64) -> Result<PromiseRaw<'env, ()>> {
+        let server = self.server.lock().ok().and_then(|mut s| s.take());
+        let bridge = self.bridge.clone();
+        env.spawn_future(async move {
+            if let Some(server) = server {
+                server.stop(Duration::from_secs_f64(grace_seconds.max(0.0))).await;
+            }
+            bridge.set_wake(None);
+            Ok(())
+        })
+    }
+
+    /// The core's counters and the pool's figures.
+    #[napi]
+    pub fn stats(&self) -> Option<NativeStats> {
+        let server = self.server.lock().ok()?.clone()?;
+        let s = server.stats().snapshot();
+        let pool = server.pool();
+        Some(NativeStats {
+            run_time: s.run_time,
+            accepts: s.accepts as f64,
+            requests: s.requests as f64,
+            bytes_read: s.bytes_read as f64,
+            bytes_written: s.bytes_written as f64,
+            socket_errors: s.socket_errors as f64,
+            rejected: s.rejected as f64,
+            panics: s.panics as f64,
+            open_connections: s.open_connections as f64,
+            pool_min: pool.min() as u32,
+            pool_max: pool.max().map_or(-1, |m| m as i32),
+            pool_size: pool.size() as u32,
+            pool_idle: pool.idle() as u32,
+            pool_qsize: pool.qsize() as u32,
+        })
+    }
+
+    /// The whole response in one call (the fast path). Consumes the request.
+    #[napi]
+    pub fn respond(&self, id: u32, status: String, headers: Vec<String>, body: Option<Either<String, Buffer>>) -> Result<()> {
+        let head = response_head(&status, &headers)?;
+        let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
+        let responder = slot.responder.ok_or_else(|| errors::closed(id))?;
+        let body = body.map(chunk_bytes).unwrap_or_default();
+        // The client may have gone; the app has nothing left to do either way.
+        let _ = responder.respond(head, body);
+        Ok(())
+    }
+
+    /// Start a streamed response (status and headers). Borrows the request.
+    #[napi]
+    pub fn start_response(&self, id: u32, status: String, headers: Vec<String>) -> Result<()> {
+        let head = response_head(&status, &headers)?;
+        self.bridge
+            .with_slot(id, |slot| {
+                let responder = slot.responder.take().ok_or_else(|| errors::closed(id))?;
+                let sender = responder.start(head).map_err(errors::to_napi)?;
+                slot.stream = Some(sender);
+                Ok(())
+            })
+            .unwrap_or_else(|| Err(errors::closed(id)))
+    }
+
+    /// Queue a chunk of a streamed response. Returns false when the caller must await
+    /// `drain(id)` before the next write (the chunk itself is always taken).
+    #[napi]
+    pub fn write(&self, id: u32, chunk: Either<String, Buffer>) -> Result<bool> {
+        let bytes = chunk_bytes(chunk);
+        let sender = self
+            .bridge
+            .with_slot(id, |slot| slot.stream.clone())
+            .flatten()
+            .ok_or_else(|| errors::closed(id))?;
+        match sender.try_write(bytes).map_err(errors::to_napi)? {
+            None => Ok(sender.has_room()),
+            Some(back) => {
+                // No room: park the chunk in a task that waits for room; drain() waits for it.
+                let handle = napi::bindgen_prelude::spawn(async move {
+                    // A closed stream shows up in the next drain() or write().
+                    let _ = sender.write(back).await;
+                });
+                self.bridge.with_slot(id, |slot| slot.pending = Some(handle));
+                Ok(false)
+            }
+        }
+    }
+
+    /// Resolves when the streamed response can take more (or rejects when the client is gone).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn drain<'env>(&self, env: &'env Env, id: u32) -> Result<PromiseRaw<'env, ()>> {
+        let (pending, sender) = self
+            .bridge
+            .with_slot(id, |slot| (slot.pending.take(), slot.stream.clone()))
+            .ok_or_else(|| errors::closed(id))?;
+        env.spawn_future(async move {
+            if let Some(p) = pending {
+                let _ = p.await;
+            }
+            if let Some(s) = sender {
+                s.writable().await.map_err(errors::to_napi)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Finish a streamed response. Consumes the request.
+    #[napi]
+    pub fn end(&self, id: u32) -> Result<()> {
+        self.finish(id, false)
+    }
+
+    /// Cut a response and close the connection. Consumes the request.
+    #[napi]
+    pub fn abort(&self, id: u32) -> Result<()> {
+        self.finish(id, true)
+    }
+
+    /// Read at most `max` bytes of the request body (0: a convenient amount). Resolves with an
+    /// empty Buffer at the end of the body.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn read<'env>(&self, env: &'env Env, id: u32, max: u32) -> Result<PromiseRaw<'env, Buffer>> {
+        let body = self.bridge.with_slot(id, |slot| slot.body.clone()).ok_or_else(|| errors::closed(id))?;
+        env.spawn_future(async move {
+            let bytes = body.read(max as usize).await.map_err(errors::to_napi)?;
+            Ok(Buffer::from(bytes.to_vec()))
+        })
+    }
+
+    /// Requests handed to JavaScript and not yet finished.
+    #[napi]
+    pub fn open_requests(&self) -> u32 {
+        self.bridge.open_requests() as u32
+    }
+}
+
+impl NativeServer {
+    fn finish(&self, id: u32, abort: bool) -> Result<()> {
+        let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
+        let Some(sender) = slot.stream else {
+            // Nothing was started: dropping the responder makes the core answer 500 and close.
+            return Ok(());
+        };
+        if slot.pending.is_none() && sender.try_finish(abort) {
+            return Ok(());
+        }
+        let pending = slot.pending;
+        napi::bindgen_prelude::spawn(async move {
+            if let Some(p) = pending {
+                let _ = p.await;
+            }
+            if abort {
+                sender.abort().await;
+            } else {
+                sender.end().await;
+            }
+        });
+        Ok(())
+    }
+}

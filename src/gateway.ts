@@ -1,0 +1,285 @@
+/**
+ * The gateway: runs the application for each request with PEP 3333 semantics — startResponse,
+ * the write callable, body iteration, errors turned into a 500 (or a cut connection once the
+ * headers are out), and `close()` called exactly once.
+ */
+import { forEachRequest, type EnvironBase } from './environ'
+import { GatehouseError, fromNative } from './errors'
+import { Input } from './input'
+import type { NativeServer } from './native'
+import type { App, Body, Chunk, Environ, StartResponse, Write } from './types'
+
+const ERROR_HEADERS = ['Content-Type', 'text/plain; charset=utf-8']
+
+/** The state of one request on the JavaScript side. */
+class Exchange {
+  status: string | undefined = undefined
+  headers: string[] = []
+  /** The head went to the core (streamed response started). */
+  started = false
+  /** The request id was consumed (respond, end or abort). */
+  finished = false
+
+  constructor(
+    readonly id: number,
+    readonly environ: Environ,
+  ) {}
+}
+
+function flattenHeaders(headers: Array<[string, string]>): string[] {
+  if (!Array.isArray(headers)) throw new TypeError('startResponse: headers must be an array of [name, value] pairs')
+  const flat: string[] = new Array(headers.length * 2)
+  for (let i = 0; i < headers.length; i++) {
+    const pair = headers[i]
+    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
+      throw new TypeError(`startResponse: header ${i} must be a [name, value] pair of strings`)
+    }
+    flat[2 * i] = pair[0]
+    flat[2 * i + 1] = pair[1]
+  }
+  return flat
+}
+
+function isChunk(c: unknown): c is Chunk {
+  return typeof c === 'string' || c instanceof Uint8Array
+}
+
+function chunkLength(c: Chunk): number {
+  return typeof c === 'string' ? c.length : c.byteLength
+}
+
+function toBuffer(c: Chunk): Buffer {
+  return typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
+}
+
+function isPromise(v: unknown): v is Promise<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+}
+
+/** Runs an application against the requests of one server. */
+export class Gateway {
+  constructor(
+    private readonly native: NativeServer,
+    private readonly app: App,
+    private readonly base: EnvironBase,
+  ) {}
+
+  /** Receives each packed batch from the core (the threadsafe function's target). */
+  readonly onBatch = (batch: Buffer): void => {
+    forEachRequest(
+      batch,
+      this.base,
+      (id, environ) => new Input(this.native, id, environ.CONTENT_LENGTH, environ.HTTP_TRANSFER_ENCODING !== undefined),
+      (id, environ) => this.run(new Exchange(id, environ)),
+    )
+  }
+
+  private run(ex: Exchange): void {
+    const write = (chunk: Chunk): void | Promise<void> => this.write(ex, chunk)
+    const startResponse: StartResponse = (status, headers, excInfo) => {
+      if (excInfo !== undefined && excInfo !== null) {
+        if (ex.started) throw excInfo
+      } else if (ex.status !== undefined) {
+        throw new GatehouseError('GH_ERR_APP', 'startResponse() was already called; pass excInfo to replace the status')
+      }
+      if (typeof status !== 'string') throw new TypeError('startResponse: status must be a string like "200 OK"')
+      ex.headers = flattenHeaders(headers)
+      ex.status = status
+      return write as Write
+    }
+    let result: Body | Promise<Body>
+    try {
+      result = this.app(ex.environ, startResponse)
+    } catch (e) {
+      this.fail(ex, e, undefined)
+      return
+    }
+    if (isPromise(result)) {
+      result.then(
+        (body) => this.finish(ex, body),
+        (e: unknown) => this.fail(ex, e, undefined),
+      )
+    } else {
+      this.finish(ex, result)
+    }
+  }
+
+  /** Send the head to the core if it has not gone yet. */
+  private ensureStarted(ex: Exchange): void {
+    if (ex.started) return
+    if (ex.status === undefined) throw new GatehouseError('GH_ERR_APP', 'the application sent body data before calling startResponse()')
+    try {
+      this.native.startResponse(ex.id, ex.status, ex.headers)
+    } catch (e) {
+      throw fromNative(e)
+    }
+    ex.started = true
+  }
+
+  /** The write callable, and the streaming path: returns a Promise only when it must wait. */
+  private write(ex: Exchange, chunk: Chunk): void | Promise<void> {
+    if (!isChunk(chunk)) throw new TypeError('write: a chunk must be a string or a Uint8Array')
+    if (ex.finished) throw new GatehouseError('GH_ERR_CLOSED', 'the response is already finished')
+    if (chunkLength(chunk) === 0) return
+    this.ensureStarted(ex)
+    let more: boolean
+    try {
+      more = this.native.write(ex.id, typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk : toBuffer(chunk))
+    } catch (e) {
+      throw fromNative(e)
+    }
+    if (!more) {
+      return this.native.drain(ex.id).catch((e: unknown) => {
+        throw fromNative(e)
+      })
+    }
+  }
+
+  private finish(ex: Exchange, body: Body): void {
+    if (Array.isArray(body) && !ex.started) {
+      this.respondWhole(ex, body as Chunk[])
+      return
+    }
+    void this.stream(ex, body)
+  }
+
+  /** The fast path: status, headers and the whole body in one native call. */
+  private respondWhole(ex: Exchange, chunks: Chunk[]): void {
+    try {
+      if (ex.status === undefined) throw new GatehouseError('GH_ERR_APP', 'the application returned without calling startResponse()')
+      let payload: Chunk | null = null
+      if (chunks.length === 1) {
+        const only = chunks[0]
+        if (!isChunk(only)) throw new TypeError('a body chunk must be a string or a Uint8Array')
+        payload = only
+      } else if (chunks.length > 1) {
+        const parts: Buffer[] = []
+        for (const c of chunks) {
+          if (!isChunk(c)) throw new TypeError('a body chunk must be a string or a Uint8Array')
+          parts.push(toBuffer(c))
+        }
+        payload = Buffer.concat(parts)
+      }
+      if (payload !== null && typeof payload !== 'string' && !Buffer.isBuffer(payload)) payload = toBuffer(payload)
+      try {
+        this.native.respond(ex.id, ex.status, ex.headers, payload as string | Buffer | null)
+      } catch (e) {
+        throw fromNative(e)
+      }
+      ex.finished = true
+    } catch (e) {
+      this.fail(ex, e, chunks as Body)
+      return
+    }
+    this.close(chunks as Body)
+  }
+
+  /** The streaming path, for iterables, async iterables and responses begun with write(). */
+  private async stream(ex: Exchange, body: Body): Promise<void> {
+    try {
+      if (body === null || body === undefined || (typeof body !== 'object' && typeof body !== 'function')) {
+        throw new TypeError('the application must return an iterable or async iterable of chunks')
+      }
+      const asyncIt = (body as AsyncIterable<Chunk>)[Symbol.asyncIterator]
+      const syncIt = (body as Iterable<Chunk>)[Symbol.iterator]
+      if (typeof asyncIt !== 'function' && typeof syncIt !== 'function') {
+        throw new TypeError('the application must return an iterable or async iterable of chunks')
+      }
+      if (typeof asyncIt === 'function') {
+        for await (const chunk of body as AsyncIterable<Chunk>) {
+          if (ex.finished) break
+          const w = this.write(ex, chunk)
+          if (w) await w
+        }
+      } else {
+        const it = (syncIt as () => Iterator<Chunk>).call(body)
+        // A sync iterable of one chunk gets a Content-Length: look one chunk ahead.
+        let first = it.next()
+        while (!first.done && isChunk(first.value) && chunkLength(first.value) === 0) first = it.next()
+        const second = first.done ? first : it.next()
+        if (!ex.started && second.done) {
+          this.respondWhole(ex, first.done ? [] : [first.value])
+          return
+        }
+        for (const r of [first, second]) {
+          if (!r.done) {
+            const w = this.write(ex, r.value)
+            if (w) await w
+          }
+        }
+        for (let r = it.next(); !r.done && !ex.finished; r = it.next()) {
+          const w = this.write(ex, r.value)
+          if (w) await w
+        }
+        if (typeof it.return === 'function' && ex.finished) it.return()
+      }
+      if (ex.finished) return
+      if (!ex.started) {
+        // An empty body: the headers go out now, with Content-Length: 0.
+        this.respondWhole(ex, [])
+        return
+      }
+      ex.finished = true
+      this.native.end(ex.id)
+    } catch (e) {
+      this.fail(ex, e, undefined)
+    } finally {
+      this.close(body)
+    }
+  }
+
+  /** An error in the application (or a client gone away). */
+  private fail(ex: Exchange, e: unknown, body: Body | undefined): void {
+    const err = fromNative(e)
+    const clientGone = err instanceof GatehouseError && err.code === 'GH_ERR_CLOSED'
+    if (!clientGone) this.logError(ex, err)
+    if (!ex.finished) {
+      ex.finished = true
+      try {
+        if (!ex.started) {
+          const tooLarge = err instanceof GatehouseError && err.code === 'GH_ERR_BODY_TOO_LARGE'
+          const status = tooLarge ? '413 Payload Too Large' : '500 Internal Server Error'
+          this.native.respond(ex.id, status, ERROR_HEADERS, `${status.slice(4)}\n`)
+        } else {
+          this.native.abort(ex.id)
+        }
+      } catch {
+        // The request is already gone on the native side; nothing left to answer.
+      }
+    }
+    if (body !== undefined) this.close(body)
+  }
+
+  private logError(ex: Exchange, e: unknown): void {
+    const what = e instanceof Error ? (e.stack ?? String(e)) : String(e)
+    try {
+      this.base.errors.write(
+        `[${new Date().toISOString()}] gatehouse: error in the application for ${ex.environ.REQUEST_METHOD} ${ex.environ.REQUEST_URI}: ${what}\n`,
+      )
+    } catch {
+      // wsgi.errors itself failed; there is nowhere left to report to.
+    }
+  }
+
+  /** Call the body's close() exactly once. */
+  private close(body: Body): void {
+    if (body === null || body === undefined || typeof body !== 'object') return
+    const closer = (body as { close?: unknown }).close
+    if (typeof closer !== 'function') return
+    const marked = body as { [kClosed]?: boolean }
+    if (marked[kClosed]) return
+    try {
+      Object.defineProperty(body, kClosed, { value: true })
+    } catch {
+      // A frozen body cannot be marked; it is closed from one place only anyway.
+    }
+    try {
+      const r = closer.call(body)
+      if (isPromise(r)) r.catch((e: unknown) => this.base.errors.write(`gatehouse: body.close() failed: ${String(e)}\n`))
+    } catch (e) {
+      this.base.errors.write(`gatehouse: body.close() failed: ${e instanceof Error ? e.stack : String(e)}\n`)
+    }
+  }
+}
+
+const kClosed = Symbol('gatehouse.closed')

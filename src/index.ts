@@ -1,0 +1,20 @@
+/**
+ * gatehouse: a high-speed, thread-pooled, WSGI-style HTTP server for Node.js.
+ * @packageDocumentation
+ */
+export { Server, SERVER_SOFTWARE, type PoolInfo } from './server'
+export { PathInfoDispatcher, type PathInfoDispatcherConstructor } from './dispatcher'
+export { GatehouseError, type ErrorCode } from './errors'
+export type {
+  App,
+  BindAddr,
+  Body,
+  Chunk,
+  Environ,
+  ErrorStream,
+  GatewayName,
+  InputStream,
+  ServerOptions,
+  StartResponse,
+  Write,
+} from './types'

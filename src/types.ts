@@ -1,0 +1,114 @@
+/**
+ * The application interface: PEP 3333 (WSGI) meanings with JavaScript types.
+ * @packageDocumentation
+ */
+
+/** A piece of a response body. Strings are sent as UTF-8. */
+export type Chunk = string | Uint8Array
+
+/**
+ * A response body: any iterable or async iterable of chunks. An array is the fast path (one
+ * native call with status, headers and body). If it has a `close()` method, the server calls it
+ * exactly once when the response is done, also when the client went away.
+ */
+export type Body = (Iterable<Chunk> | AsyncIterable<Chunk>) & { close?: () => unknown }
+
+/** The legacy write callable returned by `startResponse`. Await it to respect backpressure. */
+export type Write = (chunk: Chunk) => void | Promise<void>
+
+/**
+ * Begin the response. `status` is like `'200 OK'`; `headers` is a list of `[name, value]`. A
+ * second call without `excInfo` throws; with `excInfo` after the headers were sent it rethrows
+ * `excInfo`. Hop-by-hop headers (Connection, Transfer-Encoding…) and CR/LF/NUL in names or
+ * values are the application's error (a 500), never bytes on the wire.
+ */
+export type StartResponse = (status: string, headers: Array<[string, string]>, excInfo?: unknown) => Write
+
+/** A WSGI-style application. */
+export type App = (environ: Environ, startResponse: StartResponse) => Body | Promise<Body>
+
+/** `wsgi.errors`: where applications (and the server) write error lines. */
+export interface ErrorStream {
+  /** Write text. */
+  write(s: string): unknown
+  /** Flush, if the stream buffers. */
+  flush(): unknown
+}
+
+/** `wsgi.input`: the request body, read asynchronously. Reads resolve to Buffers, empty at the end. */
+export interface InputStream extends AsyncIterable<Buffer> {
+  /** Read `size` bytes (fewer at the end), or the whole rest of the body when `size` is omitted or negative. */
+  read(size?: number): Promise<Buffer>
+  /** Read one line including its `\n`, at most `size` bytes when given. */
+  readline(size?: number): Promise<Buffer>
+  /** Read lines until the end, or until their total length reaches `hint`. */
+  readlines(hint?: number): Promise<Buffer[]>
+}
+
+/** Which of the original server's gateways decodes PATH_INFO. */
+export type GatewayName = 'u0' | '1.0'
+
+/**
+ * The request as CGI variables plus the `wsgi.*` keys. Every `HTTP_*` header variable is a
+ * string; repeated headers are joined with `, ` (Cookie with `; `).
+ */
+export interface Environ {
+  REQUEST_METHOD: string
+  SCRIPT_NAME: string
+  /** Percent-decoded. Gateway 'u0': UTF-8, or latin-1 where that fails; '1.0': latin-1. */
+  PATH_INFO: string
+  /** Raw, without `?`. */
+  QUERY_STRING: string
+  /** The raw request target. */
+  REQUEST_URI: string
+  SERVER_NAME: string
+  SERVER_PORT: string
+  SERVER_PROTOCOL: string
+  SERVER_SOFTWARE: string
+  REMOTE_ADDR: string
+  REMOTE_PORT: string
+  CONTENT_TYPE?: string
+  CONTENT_LENGTH?: string
+  'wsgi.version': [1, 0]
+  'wsgi.url_scheme': 'http' | 'https'
+  'wsgi.input': InputStream
+  'wsgi.errors': ErrorStream
+  'wsgi.multithread': boolean
+  'wsgi.multiprocess': boolean
+  'wsgi.run_once': boolean
+  [key: string]: unknown
+}
+
+/** Where to listen: `[host, port]` (port 0 picks a free one) or a UNIX socket path. */
+export type BindAddr = [string, number] | string
+
+/** Server options. Names and defaults follow the original server where it has them. */
+export interface ServerOptions {
+  /** Requests inside the application at once (the pool's minimum). Default is 10. */
+  numthreads?: number
+  /** The most the pool may grow to; -1 for no limit. Default is -1. */
+  maxThreads?: number
+  /** SERVER_NAME. Default is the machine's host name. */
+  serverName?: string
+  /** The listen backlog. Default is 5. */
+  requestQueueSize?: number
+  /**
+   * Seconds: the longest a request head may take, a keep-alive connection may idle, and one body
+   * read or response write may stall. Default is 10.
+   */
+  timeout?: number
+  /** Seconds `stop()` lets in-flight requests run before cutting them. Default is 5. */
+  shutdownTimeout?: number
+  /** The whole request head in bytes; 431 past it. 0 keeps only the 1 MiB ceiling. Default is 65536. */
+  maxRequestHeaderSize?: number
+  /** The request body in bytes; 413 past it. 0 for no limit. Default is 0. */
+  maxRequestBodySize?: number
+  /** Set TCP_NODELAY on connections. Default is true. */
+  nodelay?: boolean
+  /** The highest protocol spoken. Default is 'HTTP/1.1'. */
+  protocol?: 'HTTP/1.1' | 'HTTP/1.0'
+  /** How PATH_INFO is decoded. Default is 'u0'. */
+  gateway?: GatewayName
+  /** Where `wsgi.errors` and the server's error lines go. Default is process.stderr. */
+  errors?: ErrorStream
+}
