@@ -38,6 +38,11 @@ export declare class NativeServer {
    * empty Buffer at the end of the body.
    */
   read(id: number, max: number): Promise<Buffer>
+  /**
+   * Take the requests that arrived while JavaScript was busy with the last batch, without
+   * waiting for another wake-up; `null` when there are none.
+   */
+  takeBatch(): Buffer | null
   /** Requests handed to JavaScript and not yet finished. */
   openRequests(): number
 }

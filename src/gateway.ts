@@ -66,13 +66,17 @@ export class Gateway {
 
   /** Receives each packed batch from the core (the threadsafe function's target). */
   readonly onBatch = (batch: Buffer): void => {
-    forEachRequest(
-      batch,
-      this.base,
-      (id, environ) => new Input(this.native, id, environ.CONTENT_LENGTH, environ.HTTP_TRANSFER_ENCODING !== undefined),
-      (id, environ) => this.run(new Exchange(id, environ)),
-    )
+    // Requests that arrive while a batch runs are taken in the same turn, without another wake-up.
+    for (let b: Buffer | null = batch; b !== null; b = this.native.takeBatch()) {
+      if (b.length === 0) continue
+      forEachRequest(b, this.base, this.makeInput, this.runRequest)
+    }
   }
+
+  private readonly makeInput = (id: number, environ: Environ): Input =>
+    new Input(this.native, id, environ.CONTENT_LENGTH, environ.HTTP_TRANSFER_ENCODING !== undefined)
+
+  private readonly runRequest = (id: number, environ: Environ): void => this.run(new Exchange(id, environ))
 
   private run(ex: Exchange): void {
     const write = (chunk: Chunk): void | Promise<void> => this.write(ex, chunk)

@@ -11,11 +11,14 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::{timeout, Instant};
 
 use crate::config::Protocol;
-use crate::exchange::{BodyShared, ConnInfo, Event, Exchange, ReadSide, RequestBody, RequestHead, Responder, STREAM_WINDOW};
+use crate::exchange::{
+    BodyShared, ConnInfo, Exchange, ReadSide, Reply, RequestBody, RequestHead, Responder,
+    StreamEvent,
+};
 use crate::listener::{ReadHalf, Stream, WriteHalf};
 use crate::proto::encode::{self, chunk_header, Answer, Framing, ResponseHead};
 use crate::proto::head::{self, BodyFraming, Parse, ParsedHead, Reject, Version};
@@ -33,7 +36,10 @@ const LINGER: Duration = Duration::from_millis(500);
 /// this connection.
 pub(crate) async fn serve(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
     let stats = shared.stats.clone();
-    let result = CatchUnwind(AssertUnwindSafe(Box::pin(serve_inner(stream, info, shared)))).await;
+    let result = CatchUnwind(AssertUnwindSafe(Box::pin(serve_inner(
+        stream, info, shared,
+    ))))
+    .await;
     if result.is_err() {
         Stats::add(&stats.panics, 1);
     }
@@ -47,7 +53,10 @@ enum HeadOutcome {
 
 async fn serve_inner(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
     let (rd, mut wr) = stream.into_split();
-    let mut side = Some(ReadSide { rd, buf: BytesMut::new() });
+    let mut side = Some(ReadSide {
+        rd,
+        buf: BytesMut::new(),
+    });
     let cfg = &shared.config;
     let mut shutdown = shared.shutdown_rx.clone();
 
@@ -105,9 +114,12 @@ async fn serve_inner(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
         };
 
         let slot = shared.pool.acquire().await;
-        let (tx, rx) = mpsc::channel(STREAM_WINDOW);
+        let (tx, rx) = oneshot::channel();
         shared.dispatch.dispatch(Exchange {
-            head: RequestHead { parsed, conn: info.clone() },
+            head: RequestHead {
+                parsed,
+                conn: info.clone(),
+            },
             body,
             responder: Responder { tx },
         });
@@ -171,7 +183,11 @@ async fn read_head(
         let read = async {
             if rs.buf.capacity() == rs.buf.len() {
                 rs.rd.readable().await?;
-                rs.buf.reserve(if rs.buf.is_empty() { FIRST_READ } else { rs.buf.len() });
+                rs.buf.reserve(if rs.buf.is_empty() {
+                    FIRST_READ
+                } else {
+                    rs.buf.len()
+                });
             }
             read_buf(&mut rs.rd, &mut rs.buf).await
         };
@@ -199,83 +215,128 @@ async fn read_buf(rd: &mut ReadHalf, buf: &mut BytesMut) -> io::Result<usize> {
 /// Write the application's response. Returns whether the connection may be kept alive.
 async fn write_response(
     wr: &mut WriteHalf,
-    mut rx: mpsc::Receiver<Event>,
+    mut rx: oneshot::Receiver<Reply>,
     ans: Answer,
     body: Option<&BodyShared>,
     shared: &Shared,
 ) -> bool {
     let cfg = &shared.config;
-    let expects_continue = body.is_some_and(|b| b.continue_pending.load(std::sync::atomic::Ordering::Acquire));
-    let mut continue_sent = false;
-    let mut stream: Option<(Framing, u64)> = None;
-    let mut keep = ans.keep_alive;
-    loop {
-        let event = tokio::select! {
-            ev = rx.recv() => ev,
-            _ = async { match body { Some(b) => b.continue_wanted.notified().await, None => std::future::pending().await } },
-                if expects_continue && !continue_sent && stream.is_none() => {
-                continue_sent = true;
+    let expects_continue = body.is_some_and(|b| {
+        b.continue_pending
+            .load(std::sync::atomic::Ordering::Acquire)
+    });
+    let reply = if expects_continue {
+        let wanted = async {
+            match body {
+                Some(b) => b.continue_wanted.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            r = &mut rx => r,
+            _ = wanted => {
+                // The application's first read: now the client may send the body.
                 if ans.http11 && write_all(wr, &[b"HTTP/1.1 100 Continue\r\n\r\n"], shared).await.is_err() {
                     return false;
                 }
-                continue;
+                rx.await
             }
-        };
-        match event {
-            None => {
-                // The application dropped the request without an answer.
-                if stream.is_none() {
-                    let _ = write_plain(wr, 500, "Internal Server Error", true, shared).await;
+        }
+    } else {
+        rx.await
+    };
+    let mut keep = ans.keep_alive
+        && !*shared.shutdown_rx.borrow()
+        && body.is_none_or(BodyShared::reusable_hint);
+    match reply {
+        Err(_) => {
+            // The application dropped the request without an answer.
+            let _ = write_plain(wr, 500, "Internal Server Error", true, shared).await;
+            false
+        }
+        Ok(Reply::Full(head, bytes)) => {
+            let len = bytes.len() as u64;
+            let (framing, k) = encode::framing(&head, &ans, Some(len));
+            keep = k && keep;
+            let body_bytes: &[u8] = match framing {
+                Framing::Length(n) => {
+                    if n != len {
+                        // The declared length does not match: send at most what was declared
+                        // and close, so the client cannot mistake the body for whole.
+                        keep = false;
+                    }
+                    &bytes[..(n.min(len) as usize)]
                 }
+                Framing::Close => {
+                    keep = false;
+                    &bytes
+                }
+                _ => &[],
+            };
+            let mut out = Vec::with_capacity(256 + body_bytes.len().min(COALESCE_LIMIT));
+            encode::encode_head(
+                &head,
+                &ans,
+                framing,
+                Some(len),
+                keep,
+                &cfg.server_software,
+                &mut out,
+            );
+            let ok = if body_bytes.len() <= COALESCE_LIMIT {
+                out.extend_from_slice(body_bytes);
+                write_all(wr, &[&out], shared).await
+            } else {
+                write_all(wr, &[&out, body_bytes], shared).await
+            };
+            ok.is_ok() && keep
+        }
+        Ok(Reply::Stream(head, rx)) => {
+            let (framing, k) = encode::framing(&head, &ans, None);
+            keep = k && keep;
+            let mut out = Vec::with_capacity(256);
+            encode::encode_head(
+                &head,
+                &ans,
+                framing,
+                None,
+                keep,
+                &cfg.server_software,
+                &mut out,
+            );
+            if write_all(wr, &[&out], shared).await.is_err() {
                 return false;
             }
-            Some(Event::Full(head, bytes)) => {
-                keep = keep && !*shared.shutdown_rx.borrow() && body.is_none_or(BodyShared::reusable_hint);
-                let len = bytes.len() as u64;
-                let (framing, k) = encode::framing(&head, &ans, Some(len));
-                keep = k && keep;
-                let body_bytes: &[u8] = match framing {
-                    Framing::Length(n) => {
-                        if n != len {
-                            // The declared length does not match: send at most what was declared
-                            // and close, so the client cannot mistake the body for whole.
-                            keep = false;
-                        }
-                        &bytes[..(n.min(len) as usize)]
-                    }
-                    Framing::Close => {
-                        keep = false;
-                        &bytes
-                    }
-                    _ => &[],
+            write_stream(wr, rx, framing, shared).await && keep
+        }
+    }
+}
+
+/// Write the body of a streamed response. Returns whether it ended cleanly and whole.
+async fn write_stream(
+    wr: &mut WriteHalf,
+    mut rx: mpsc::Receiver<StreamEvent>,
+    framing: Framing,
+    shared: &Shared,
+) -> bool {
+    let mut sent: u64 = 0;
+    loop {
+        match rx.recv().await {
+            // The sender went away without End: treat as cut.
+            None | Some(StreamEvent::Abort) => return false,
+            Some(StreamEvent::End) => {
+                return match framing {
+                    Framing::Chunked => write_all(wr, &[b"0\r\n\r\n"], shared).await.is_ok(),
+                    Framing::Length(n) => sent == n,
+                    Framing::Close => false,
+                    Framing::Empty => true,
                 };
-                let mut out = Vec::with_capacity(256 + body_bytes.len().min(COALESCE_LIMIT));
-                encode::encode_head(&head, &ans, framing, Some(len), keep, &cfg.server_software, &mut out);
-                let ok = if body_bytes.len() <= COALESCE_LIMIT {
-                    out.extend_from_slice(body_bytes);
-                    write_all(wr, &[&out], shared).await
-                } else {
-                    write_all(wr, &[&out, body_bytes], shared).await
-                };
-                return ok.is_ok() && keep;
             }
-            Some(Event::Head(head)) => {
-                keep = keep && !*shared.shutdown_rx.borrow() && body.is_none_or(BodyShared::reusable_hint);
-                let (framing, k) = encode::framing(&head, &ans, None);
-                keep = k && keep;
-                let mut out = Vec::with_capacity(256);
-                encode::encode_head(&head, &ans, framing, None, keep, &cfg.server_software, &mut out);
-                if write_all(wr, &[&out], shared).await.is_err() {
-                    return false;
-                }
-                stream = Some((framing, 0));
-            }
-            Some(Event::Data(chunk)) => {
-                let Some((framing, sent)) = stream.as_mut() else { return false };
+            Some(StreamEvent::Data(chunk)) => {
                 if chunk.is_empty() {
                     continue;
                 }
-                let ok = match *framing {
+                let ok = match framing {
                     Framing::Empty => Ok(()),
                     Framing::Close => write_all(wr, &[&chunk], shared).await,
                     Framing::Chunked => {
@@ -284,7 +345,7 @@ async fn write_response(
                         write_all(wr, &[&h, &chunk, b"\r\n"], shared).await
                     }
                     Framing::Length(n) => {
-                        let room = n.saturating_sub(*sent);
+                        let room = n.saturating_sub(sent);
                         let take = (chunk.len() as u64).min(room) as usize;
                         let r = write_all(wr, &[&chunk[..take]], shared).await;
                         if (chunk.len() as u64) > room {
@@ -294,47 +355,55 @@ async fn write_response(
                         r
                     }
                 };
-                *sent += chunk.len() as u64;
+                sent += chunk.len() as u64;
                 if ok.is_err() {
                     return false;
                 }
-            }
-            Some(Event::End) => {
-                return match stream {
-                    Some((Framing::Chunked, _)) => write_all(wr, &[b"0\r\n\r\n"], shared).await.is_ok() && keep,
-                    Some((Framing::Length(n), sent)) => sent == n && keep,
-                    Some((Framing::Close, _)) => false,
-                    Some((Framing::Empty, _)) => keep,
-                    None => false,
-                };
-            }
-            Some(Event::Abort) => {
-                if stream.is_none() {
-                    let _ = write_plain(wr, 500, "Internal Server Error", true, shared).await;
-                }
-                return false;
             }
         }
     }
 }
 
 /// Answer with a short `text/plain` response from the server itself.
-async fn write_plain(wr: &mut WriteHalf, status: u16, reason: &str, close: bool, shared: &Shared) -> io::Result<()> {
+async fn write_plain(
+    wr: &mut WriteHalf,
+    status: u16,
+    reason: &str,
+    close: bool,
+    shared: &Shared,
+) -> io::Result<()> {
     let head = ResponseHead::plain(status, reason);
     let body = format!("{reason}\n");
-    let ans = Answer { http11: true, is_head: false, keep_alive: !close };
+    let ans = Answer {
+        http11: true,
+        is_head: false,
+        keep_alive: !close,
+    };
     let mut out = Vec::with_capacity(256);
     let len = body.len() as u64;
-    encode::encode_head(&head, &ans, Framing::Length(len), Some(len), !close, &shared.config.server_software, &mut out);
+    encode::encode_head(
+        &head,
+        &ans,
+        Framing::Length(len),
+        Some(len),
+        !close,
+        &shared.config.server_software,
+        &mut out,
+    );
     out.extend_from_slice(body.as_bytes());
     write_all(wr, &[&out], shared).await
 }
 
-/// Write every slice, within `timeout` in all: a client that stops reading is cut off.
+/// Write every slice, within `timeout` in all: a client that stops reading is cut off. A write
+/// that completes at once (the common case) never arms a timer.
 async fn write_all(wr: &mut WriteHalf, parts: &[&[u8]], shared: &Shared) -> io::Result<()> {
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let fut = async {
-        let mut slices: Vec<IoSlice<'_>> = parts.iter().filter(|p| !p.is_empty()).map(|p| IoSlice::new(p)).collect();
+        let mut slices: Vec<IoSlice<'_>> = parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| IoSlice::new(p))
+            .collect();
         let mut bufs = &mut slices[..];
         while !bufs.is_empty() {
             let n = wr.write_vectored(bufs).await?;
@@ -345,7 +414,13 @@ async fn write_all(wr: &mut WriteHalf, parts: &[&[u8]], shared: &Shared) -> io::
         }
         Ok(())
     };
-    match timeout(shared.config.limits.timeout, fut).await {
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    let result = match first {
+        Poll::Ready(r) => Ok(r),
+        Poll::Pending => timeout(shared.config.limits.timeout, fut).await,
+    };
+    match result {
         Ok(Ok(())) => {
             Stats::add(&shared.stats.bytes_written, total as u64);
             Ok(())

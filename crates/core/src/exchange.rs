@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
-use tokio::sync::{mpsc, Mutex, Notify};
+use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 
 use crate::error::{Error, Kind};
 use crate::listener::{PeerAddr, ReadHalf};
@@ -187,7 +187,12 @@ impl RequestBody {
             continue_pending: AtomicBool::new(expect_continue),
             continue_wanted: Notify::new(),
         });
-        (RequestBody { inner: Some(shared.clone()) }, shared)
+        (
+            RequestBody {
+                inner: Some(shared.clone()),
+            },
+            shared,
+        )
     }
 
     /// A body that is empty.
@@ -259,10 +264,16 @@ impl BodyState {
                         return Ok(Bytes::new());
                     }
                     Err(ChunkError::Invalid(why)) => {
-                        return Err(Error::new(Kind::BodyInvalid, format!("invalid chunked body: {why}")))
+                        return Err(Error::new(
+                            Kind::BodyInvalid,
+                            format!("invalid chunked body: {why}"),
+                        ))
                     }
                     Err(ChunkError::TrailersTooLarge) => {
-                        return Err(Error::new(Kind::BodyTooLarge, "the trailer section is too large"))
+                        return Err(Error::new(
+                            Kind::BodyTooLarge,
+                            "the trailer section is too large",
+                        ))
                     }
                 },
             };
@@ -271,7 +282,10 @@ impl BodyState {
                 if self.limit > 0 && self.received > self.limit {
                     return Err(Error::new(
                         Kind::BodyTooLarge,
-                        format!("the request body is larger than maxRequestBodySize ({} bytes)", self.limit),
+                        format!(
+                            "the request body is larger than maxRequestBodySize ({} bytes)",
+                            self.limit
+                        ),
                     ));
                 }
                 return Ok(b);
@@ -286,9 +300,14 @@ impl BodyState {
                         format!("the client sent no body bytes for {:?}", self.timeout),
                     ))
                 }
-                Ok(Err(e)) => return Err(Error::io(Kind::Io, "reading the request body failed", e)),
+                Ok(Err(e)) => {
+                    return Err(Error::io(Kind::Io, "reading the request body failed", e))
+                }
                 Ok(Ok(0)) => {
-                    return Err(Error::new(Kind::BodyInvalid, "the client closed before the end of the body"))
+                    return Err(Error::new(
+                        Kind::BodyInvalid,
+                        "the client closed before the end of the body",
+                    ))
                 }
                 Ok(Ok(n)) => Stats::add(&self.stats.bytes_read, n as u64),
             }
@@ -343,16 +362,21 @@ impl BodyShared {
 
 // ===== impl Responder =====
 
-/// What the application sends back, in order.
+/// The answer of the application: whole (the fast path), or a head and a stream of chunks.
 #[derive(Debug)]
-pub(crate) enum Event {
-    /// The whole response at once (the fast path).
+pub(crate) enum Reply {
+    /// The whole response at once.
     Full(ResponseHead, Bytes),
-    /// The head of a streamed response; `Data` and then `End` follow.
-    Head(ResponseHead),
-    /// A piece of a streamed body.
+    /// The head of a streamed response and the stream of its body.
+    Stream(ResponseHead, mpsc::Receiver<StreamEvent>),
+}
+
+/// What follows the head of a streamed response, in order.
+#[derive(Debug)]
+pub(crate) enum StreamEvent {
+    /// A piece of the body.
     Data(Bytes),
-    /// The streamed body is complete.
+    /// The body is complete.
     End,
     /// Cut the response: the connection is closed so the client cannot take it as whole.
     Abort,
@@ -362,10 +386,11 @@ pub(crate) enum Event {
 /// A slow client slows the application instead of growing a buffer.
 pub const STREAM_WINDOW: usize = 8;
 
-/// Takes the response of one request. Consumed by [`Responder::respond`] or [`Responder::start`].
+/// Takes the response of one request. Consumed by [`Responder::respond`] or [`Responder::start`];
+/// dropped unused, the core answers 500 and closes the connection.
 #[derive(Debug)]
 pub struct Responder {
-    pub(crate) tx: mpsc::Sender<Event>,
+    pub(crate) tx: oneshot::Sender<Reply>,
 }
 
 impl Responder {
@@ -375,26 +400,27 @@ impl Responder {
     /// [`Kind::Closed`] when the connection is already gone.
     pub fn respond(self, head: ResponseHead, body: Bytes) -> Result<(), Error> {
         self.tx
-            .try_send(Event::Full(head, body))
+            .send(Reply::Full(head, body))
             .map_err(|_| Error::new(Kind::Closed, "the client went away"))
     }
 
-    /// Start a streamed response; the head goes out with the first data or at the end.
+    /// Start a streamed response; the body follows through the returned sender.
     ///
     /// # Errors
     /// [`Kind::Closed`] when the connection is already gone.
     pub fn start(self, head: ResponseHead) -> Result<BodySender, Error> {
+        let (tx, rx) = mpsc::channel(STREAM_WINDOW);
         self.tx
-            .try_send(Event::Head(head))
+            .send(Reply::Stream(head, rx))
             .map_err(|_| Error::new(Kind::Closed, "the client went away"))?;
-        Ok(BodySender { tx: self.tx })
+        Ok(BodySender { tx })
     }
 }
 
 /// The writing end of a streamed response, with backpressure.
 #[derive(Clone, Debug)]
 pub struct BodySender {
-    tx: mpsc::Sender<Event>,
+    tx: mpsc::Sender<StreamEvent>,
 }
 
 impl BodySender {
@@ -404,9 +430,9 @@ impl BodySender {
     /// # Errors
     /// [`Kind::Closed`] when the client went away.
     pub fn try_write(&self, chunk: Bytes) -> Result<Option<Bytes>, Error> {
-        match self.tx.try_send(Event::Data(chunk)) {
+        match self.tx.try_send(StreamEvent::Data(chunk)) {
             Ok(()) => Ok(None),
-            Err(mpsc::error::TrySendError::Full(Event::Data(c))) => Ok(Some(c)),
+            Err(mpsc::error::TrySendError::Full(StreamEvent::Data(c))) => Ok(Some(c)),
             Err(_) => Err(Error::new(Kind::Closed, "the client went away")),
         }
     }
@@ -422,7 +448,7 @@ impl BodySender {
     /// [`Kind::Closed`] when the client went away.
     pub async fn write(&self, chunk: Bytes) -> Result<(), Error> {
         self.tx
-            .send(Event::Data(chunk))
+            .send(StreamEvent::Data(chunk))
             .await
             .map_err(|_| Error::new(Kind::Closed, "the client went away"))
     }
@@ -442,17 +468,24 @@ impl BodySender {
     /// Finish (or with `abort`, cut) the response if there is room now; `false` when the caller
     /// must use [`BodySender::end`] or [`BodySender::abort`] from a task instead.
     pub fn try_finish(&self, abort: bool) -> bool {
-        let ev = if abort { Event::Abort } else { Event::End };
-        !matches!(self.tx.try_send(ev), Err(mpsc::error::TrySendError::Full(_)))
+        let ev = if abort {
+            StreamEvent::Abort
+        } else {
+            StreamEvent::End
+        };
+        !matches!(
+            self.tx.try_send(ev),
+            Err(mpsc::error::TrySendError::Full(_))
+        )
     }
 
     /// Finish the response.
     pub async fn end(self) {
-        let _ = self.tx.send(Event::End).await;
+        let _ = self.tx.send(StreamEvent::End).await;
     }
 
     /// Cut the response and close the connection.
     pub async fn abort(self) {
-        let _ = self.tx.send(Event::Abort).await;
+        let _ = self.tx.send(StreamEvent::Abort).await;
     }
 }

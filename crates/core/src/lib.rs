@@ -21,7 +21,9 @@ mod stats;
 
 pub use config::{BindAddr, Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
 pub use error::{Error, Kind};
-pub use exchange::{BodySender, ConnInfo, Exchange, RequestBody, RequestHead, Responder, STREAM_WINDOW};
+pub use exchange::{
+    BodySender, ConnInfo, Exchange, RequestBody, RequestHead, Responder, STREAM_WINDOW,
+};
 pub use listener::{BoundAddr, PeerAddr};
 pub use pool::{Pool, Slot};
 pub use proto::encode::ResponseHead;

@@ -46,36 +46,49 @@ pub(crate) fn bind(addr: &BindAddr, backlog: u32) -> Result<Listener, Error> {
     match addr {
         BindAddr::Tcp(sa) => {
             let fail = |what: &str, e| Error::io(Kind::Bind, format!("cannot {what} {sa}"), e);
-            let socket =
-                Socket::new(Domain::for_address(*sa), Type::STREAM, None).map_err(|e| fail("create a socket for", e))?;
+            let socket = Socket::new(Domain::for_address(*sa), Type::STREAM, None)
+                .map_err(|e| fail("create a socket for", e))?;
             #[cfg(unix)]
-            socket.set_reuse_address(true).map_err(|e| fail("set SO_REUSEADDR on", e))?;
+            socket
+                .set_reuse_address(true)
+                .map_err(|e| fail("set SO_REUSEADDR on", e))?;
             socket.bind(&(*sa).into()).map_err(|e| fail("bind", e))?;
             socket.listen(backlog).map_err(|e| fail("listen on", e))?;
-            socket.set_nonblocking(true).map_err(|e| fail("configure", e))?;
+            socket
+                .set_nonblocking(true)
+                .map_err(|e| fail("configure", e))?;
             let l = TcpListener::from_std(socket.into()).map_err(|e| fail("register", e))?;
             Ok(Listener::Tcp(l))
         }
         #[cfg(unix)]
         BindAddr::Unix(path) => {
-            let fail = |what: &str, e| Error::io(Kind::Bind, format!("cannot {what} {}", path.display()), e);
+            let fail = |what: &str, e| {
+                Error::io(Kind::Bind, format!("cannot {what} {}", path.display()), e)
+            };
             if path.exists() {
                 // A socket file nobody answers on is left over from a dead server: remove it.
                 match std::os::unix::net::UnixStream::connect(path) {
                     Ok(_) => {
                         return Err(fail(
                             "bind",
-                            io::Error::new(io::ErrorKind::AddrInUse, "another server is listening there"),
+                            io::Error::new(
+                                io::ErrorKind::AddrInUse,
+                                "another server is listening there",
+                            ),
                         ))
                     }
-                    Err(_) => std::fs::remove_file(path).map_err(|e| fail("remove the stale socket", e))?,
+                    Err(_) => std::fs::remove_file(path)
+                        .map_err(|e| fail("remove the stale socket", e))?,
                 }
             }
-            let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(|e| fail("create a socket for", e))?;
+            let socket = Socket::new(Domain::UNIX, Type::STREAM, None)
+                .map_err(|e| fail("create a socket for", e))?;
             let sa = SockAddr::unix(path).map_err(|e| fail("use the path", e))?;
             socket.bind(&sa).map_err(|e| fail("bind", e))?;
             socket.listen(backlog).map_err(|e| fail("listen on", e))?;
-            socket.set_nonblocking(true).map_err(|e| fail("configure", e))?;
+            socket
+                .set_nonblocking(true)
+                .map_err(|e| fail("configure", e))?;
             let std_listener: std::os::unix::net::UnixListener = socket.into();
             let l = UnixListener::from_std(std_listener).map_err(|e| fail("register", e))?;
             Ok(Listener::Unix(l, path.clone()))
@@ -83,7 +96,10 @@ pub(crate) fn bind(addr: &BindAddr, backlog: u32) -> Result<Listener, Error> {
         #[cfg(not(unix))]
         BindAddr::Unix(path) => Err(Error::new(
             Kind::Bind,
-            format!("UNIX sockets are not available on this platform: {}", path.display()),
+            format!(
+                "UNIX sockets are not available on this platform: {}",
+                path.display()
+            ),
         )),
     }
 }
@@ -169,7 +185,11 @@ impl ReadHalf {
 }
 
 impl AsyncRead for ReadHalf {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             ReadHalf::Tcp(r) => Pin::new(r).poll_read(cx, buf),
             #[cfg(unix)]
@@ -186,7 +206,11 @@ pub(crate) enum WriteHalf {
 }
 
 impl AsyncWrite for WriteHalf {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             WriteHalf::Tcp(w) => Pin::new(w).poll_write(cx, buf),
             #[cfg(unix)]

@@ -50,7 +50,9 @@ pub struct Server {
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("local", &self.local).finish()
+        f.debug_struct("Server")
+            .field("local", &self.local)
+            .finish()
     }
 }
 
@@ -62,7 +64,10 @@ impl Server {
     /// [`Kind::InvalidOption`] for a configuration the server cannot use.
     pub fn start(config: ServerConfig, dispatch: Arc<dyn Dispatch>) -> Result<Server, Error> {
         if config.limits.timeout.is_zero() {
-            return Err(Error::new(Kind::InvalidOption, "timeout must be greater than 0"));
+            return Err(Error::new(
+                Kind::InvalidOption,
+                "timeout must be greater than 0",
+            ));
         }
         let listener = listener::bind(&config.bind, config.backlog)?;
         let local = listener.local_addr();
@@ -165,7 +170,10 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
                         _ = conn::serve(stream, info, shared.clone()) => {}
                         _ = force.wait_for(|f| *f) => {}
                     }
-                    shared.stats.open_connections.fetch_sub(1, Ordering::Relaxed);
+                    shared
+                        .stats
+                        .open_connections
+                        .fetch_sub(1, Ordering::Relaxed);
                     if shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
                         shared.all_closed.notify_waiters();
                     }
@@ -188,5 +196,110 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
 pub(crate) fn maybe_panic_for_test(shared: &Shared) {
     if shared.panic_on_connect.swap(false, Ordering::SeqCst) {
         panic!("test panic inside a connection task");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BindAddr;
+    use crate::proto::encode::ResponseHead;
+    use bytes::Bytes;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// Answers every request with its method and path, in Rust.
+    struct Echo;
+
+    impl Dispatch for Echo {
+        fn dispatch(&self, ex: Exchange) {
+            let body = format!(
+                "{} {}",
+                String::from_utf8_lossy(ex.head.method()),
+                String::from_utf8_lossy(ex.head.path())
+            );
+            if let Ok(head) = ResponseHead::from_app("200 OK", [("Content-Type", "text/plain")]) {
+                let _ = ex.responder.respond(head, Bytes::from(body));
+            }
+        }
+    }
+
+    async fn start() -> (Server, std::net::SocketAddr) {
+        let mut config = ServerConfig::new(BindAddr::Tcp(([127, 0, 0, 1], 0).into()));
+        config.limits.timeout = Duration::from_secs(2);
+        let server = Server::start(config, Arc::new(Echo)).expect("bind");
+        let BoundAddr::Tcp(addr) = server.local_addr().clone() else {
+            panic!("tcp")
+        };
+        (server, addr)
+    }
+
+    async fn exchange(addr: std::net::SocketAddr, raw: &[u8]) -> String {
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        s.write_all(raw).await.expect("write");
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn pipelined_requests_are_answered_in_order() {
+        let (server, addr) = start().await;
+        let out = exchange(
+            addr,
+            b"GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        let a = out.find("GET /a").expect("first");
+        let b = out.find("GET /b").expect("second");
+        assert!(a < b);
+        assert_eq!(out.matches("HTTP/1.1 200 OK").count(), 2);
+        server.stop(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_a_connection_task_is_contained_and_counted() {
+        let (server, addr) = start().await;
+        server.panic_next_connection();
+        let out = exchange(addr, b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").await;
+        assert_eq!(
+            out, "",
+            "the panicking connection is closed without an answer"
+        );
+        // The count lands just after the socket is dropped by the unwinding task.
+        for _ in 0..100 {
+            if server.stats().snapshot().panics == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(server.stats().snapshot().panics, 1);
+        let out = exchange(
+            addr,
+            b"GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(out.contains("GET /ok"), "the server keeps serving: {out}");
+        server.stop(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stop_closes_idle_keep_alive_connections_at_once() {
+        let (server, addr) = start().await;
+        let mut s = TcpStream::connect(addr).await.expect("connect");
+        s.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .await
+            .expect("write");
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).await.expect("read");
+        assert!(n > 0);
+        let started = std::time::Instant::now();
+        server.stop(Duration::from_secs(5)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "idle connections do not wait for the grace period"
+        );
+        let n = s.read(&mut buf).await.unwrap_or(0);
+        assert_eq!(n, 0, "the idle connection was closed");
     }
 }

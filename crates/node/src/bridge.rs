@@ -62,7 +62,10 @@ impl Bridge {
 
     /// Take every waiting request head (called on the JavaScript thread).
     pub fn take_batch(&self) -> Vec<u8> {
-        self.queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default()
+        self.queue
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
     }
 
     /// Run `f` on the open request `id`.
@@ -84,10 +87,22 @@ impl Bridge {
 
 impl Dispatch for Bridge {
     fn dispatch(&self, exchange: Exchange) {
-        let Exchange { head, body, responder } = exchange;
+        let Exchange {
+            head,
+            body,
+            responder,
+        } = exchange;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut slots) = self.slots.lock() {
-            slots.insert(id, Slot { responder: Some(responder), stream: None, pending: None, body });
+            slots.insert(
+                id,
+                Slot {
+                    responder: Some(responder),
+                    stream: None,
+                    pending: None,
+                    body,
+                },
+            );
         }
         let was_empty = match self.queue.lock() {
             Ok(mut q) => {

@@ -38,5 +38,8 @@ pub fn closed(id: u32) -> napi::Error {
 
 /// An option error, named after the option.
 pub fn option(message: String) -> napi::Error {
-    napi::Error::new(Status::InvalidArg, format!("GH_ERR_INVALID_OPTION: {message}"))
+    napi::Error::new(
+        Status::InvalidArg,
+        format!("GH_ERR_INVALID_OPTION: {message}"),
+    )
 }

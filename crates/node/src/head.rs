@@ -9,6 +9,8 @@
 //! u16 n | n × (u16 key_len, key, u32 value_len, value)        where str = u32 len, bytes
 //! ```
 
+use std::io::Write;
+
 use gatehouse_core::{PeerAddr, RequestHead, Version};
 
 /// Flag: the request was HTTP/1.1.
@@ -21,27 +23,46 @@ fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s);
 }
 
+/// Write a length-prefixed string produced by `f` straight into `out` (no temporary String).
+fn put_fmt(out: &mut Vec<u8>, f: impl FnOnce(&mut Vec<u8>)) {
+    let at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    f(out);
+    let len = (out.len() - at - 4) as u32;
+    out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+}
+
+/// Same header for CGI purposes: names equal ignoring ASCII case (names with '_' never get here).
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Append the packed record of one request to `out`.
 pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead) {
     out.extend_from_slice(&id.to_le_bytes());
-    let mut path = Vec::with_capacity(head.path().len());
-    percent_decode(head.path(), &mut path);
+    let flags_at = out.len();
+    out.push(0);
     let mut flags = 0;
     if head.version() == Version::Http11 {
         flags |= FLAG_HTTP11;
     }
-    if std::str::from_utf8(&path).is_ok() {
-        flags |= FLAG_PATH_UTF8;
-    }
-    out.push(flags);
     put_str(out, head.method());
     put_str(out, head.target());
-    put_str(out, &path);
+    let path_at = out.len() + 4;
+    put_fmt(out, |o| percent_decode(head.path(), o));
+    if std::str::from_utf8(&out[path_at..]).is_ok() {
+        flags |= FLAG_PATH_UTF8;
+    }
+    out[flags_at] = flags;
     put_str(out, head.query());
     match &head.conn().remote {
         PeerAddr::Tcp(sa) => {
-            put_str(out, sa.ip().to_string().as_bytes());
-            put_str(out, sa.port().to_string().as_bytes());
+            put_fmt(out, |o| {
+                let _ = write!(o, "{}", sa.ip());
+            });
+            put_fmt(out, |o| {
+                let _ = write!(o, "{}", sa.port());
+            });
         }
         PeerAddr::Unix => {
             put_str(out, b"");
@@ -49,51 +70,72 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead) {
         }
     }
 
-    // CGI variables from the header fields, repeats joined (RFC 9110 section 5.3).
-    let mut vars: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(16);
-    for (name, value) in head.headers() {
+    // CGI variables from the header fields, repeats joined (RFC 9110 section 5.3), written
+    // straight into `out`: the first occurrence of a name collects the later ones.
+    let count_at = out.len();
+    out.extend_from_slice(&[0, 0]);
+    let mut count: u16 = 0;
+    let absolute = head.authority().is_some();
+    let usable = |name: &[u8]| {
         // A name with '_' would collide with the '-' form after mangling (HTTP_X_A from both
         // X-A and X_A): drop it, as nginx, gunicorn and uvicorn do, so it cannot spoof one.
-        if name.contains(&b'_') {
+        // An absolute-form target's authority replaces Host (RFC 9112 section 3.2.2).
+        !(name.contains(&b'_') || (absolute && name.eq_ignore_ascii_case(b"host")))
+    };
+    for (i, (name, value)) in head.headers().enumerate() {
+        if !usable(name)
+            || head
+                .headers()
+                .take(i)
+                .any(|(n, _)| usable(n) && same_name(n, name))
+        {
             continue;
         }
-        let is_host = name.eq_ignore_ascii_case(b"host");
-        if is_host && head.authority().is_some() {
-            continue;
-        }
-        let key = cgi_name(name);
-        let sep: &[u8] = if name.eq_ignore_ascii_case(b"cookie") { b"; " } else { b", " };
-        match vars.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => {
-                v.extend_from_slice(sep);
-                v.extend_from_slice(value);
+        put_key(out, name);
+        let sep: &[u8] = if name.eq_ignore_ascii_case(b"cookie") {
+            b"; "
+        } else {
+            b", "
+        };
+        put_fmt(out, |o| {
+            o.extend_from_slice(value);
+            for (n, v) in head.headers().skip(i + 1) {
+                if same_name(n, name) {
+                    o.extend_from_slice(sep);
+                    o.extend_from_slice(v);
+                }
             }
-            None => vars.push((key, value.to_vec())),
-        }
+        });
+        count += 1;
     }
     if let Some(authority) = head.authority() {
-        vars.push((b"HTTP_HOST".to_vec(), authority.to_vec()));
+        out.extend_from_slice(&9u16.to_le_bytes());
+        out.extend_from_slice(b"HTTP_HOST");
+        put_str(out, authority);
+        count += 1;
     }
-    out.extend_from_slice(&(vars.len() as u16).to_le_bytes());
-    for (k, v) in &vars {
-        out.extend_from_slice(&(k.len() as u16).to_le_bytes());
-        out.extend_from_slice(k);
-        put_str(out, v);
-    }
+    out[count_at..count_at + 2].copy_from_slice(&count.to_le_bytes());
 }
 
-/// `Content-Type` → `CONTENT_TYPE`, `Content-Length` → `CONTENT_LENGTH`, others `HTTP_NAME`.
-fn cgi_name(name: &[u8]) -> Vec<u8> {
+/// Write the CGI name of a header, prefixed by its u16 length.
+fn put_key(out: &mut Vec<u8>, name: &[u8]) {
     if name.eq_ignore_ascii_case(b"content-type") {
-        return b"CONTENT_TYPE".to_vec();
+        out.extend_from_slice(&12u16.to_le_bytes());
+        out.extend_from_slice(b"CONTENT_TYPE");
+    } else if name.eq_ignore_ascii_case(b"content-length") {
+        out.extend_from_slice(&14u16.to_le_bytes());
+        out.extend_from_slice(b"CONTENT_LENGTH");
+    } else {
+        out.extend_from_slice(&((name.len() + 5) as u16).to_le_bytes());
+        out.extend_from_slice(b"HTTP_");
+        out.extend(name.iter().map(|&b| {
+            if b == b'-' {
+                b'_'
+            } else {
+                b.to_ascii_uppercase()
+            }
+        }));
     }
-    if name.eq_ignore_ascii_case(b"content-length") {
-        return b"CONTENT_LENGTH".to_vec();
-    }
-    let mut k = Vec::with_capacity(5 + name.len());
-    k.extend_from_slice(b"HTTP_");
-    k.extend(name.iter().map(|&b| if b == b'-' { b'_' } else { b.to_ascii_uppercase() }));
-    k
 }
 
 /// Percent-decode a path (the core already refused malformed escapes).
@@ -129,7 +171,11 @@ mod tests {
 
     #[test]
     fn mangles_header_names() {
-        assert_eq!(cgi_name(b"User-Agent"), b"HTTP_USER_AGENT");
-        assert_eq!(cgi_name(b"content-type"), b"CONTENT_TYPE");
+        let mut out = Vec::new();
+        put_key(&mut out, b"User-Agent");
+        assert_eq!(&out[2..], b"HTTP_USER_AGENT");
+        out.clear();
+        put_key(&mut out, b"content-type");
+        assert_eq!(&out[2..], b"CONTENT_TYPE");
     }
 }

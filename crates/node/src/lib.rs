@@ -21,6 +21,29 @@ use napi_derive::napi;
 
 use bridge::{Bridge, WakeFn};
 
+/// The tokio runtime: `GATEHOUSE_IO_THREADS` worker threads, by default one per CPU. It is
+/// process-wide (every server in the process shares it), so it is set from the environment.
+#[napi_derive::module_init]
+fn init() {
+    let threads = std::env::var("GATEHOUSE_IO_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+    if let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .thread_name("gatehouse-io")
+        .enable_all()
+        .build()
+    {
+        napi::bindgen_prelude::create_custom_tokio_runtime(rt);
+    }
+}
+
 /// Options the TypeScript `Server` has already validated and normalised.
 #[napi(object)]
 pub struct NativeOptions {
@@ -90,18 +113,30 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
                 .map_err(|_| errors::option(format!("bind host {h:?} is not an IP address")))?;
             BindAddr::Tcp(SocketAddr::new(ip, o.port.unwrap_or(0) as u16))
         }
-        (None, None) => return Err(errors::option("bind needs a host and port, or a path".into())),
+        (None, None) => {
+            return Err(errors::option(
+                "bind needs a host and port, or a path".into(),
+            ))
+        }
     };
     let mut c = ServerConfig::new(bind);
     c.backlog = o.backlog;
     c.nodelay = o.nodelay;
-    c.protocol = if o.protocol == "HTTP/1.0" { Protocol::Http10 } else { Protocol::Http11 };
+    c.protocol = if o.protocol == "HTTP/1.0" {
+        Protocol::Http10
+    } else {
+        Protocol::Http11
+    };
     c.limits.max_head_size = o.max_request_header_size.max(0.0) as usize;
     c.limits.max_body_size = o.max_request_body_size.max(0.0) as u64;
     c.limits.timeout = Duration::from_secs_f64(o.timeout.max(0.001));
     c.shutdown_timeout = Duration::from_secs_f64(o.shutdown_timeout.max(0.0));
     c.min_workers = o.numthreads.max(1) as usize;
-    c.max_workers = if o.max_threads < 0 { None } else { Some(o.max_threads as usize) };
+    c.max_workers = if o.max_threads < 0 {
+        None
+    } else {
+        Some(o.max_threads as usize)
+    };
     c.server_software = o.server_software.clone();
     Ok(c)
 }
@@ -114,7 +149,9 @@ fn chunk_bytes(chunk: Either<String, Buffer>) -> Bytes {
 }
 
 fn response_head(status: &str, headers: &[String]) -> Result<ResponseHead> {
-    let pairs = headers.chunks_exact(2).map(|p| (p[0].as_str(), p[1].as_str()));
+    let pairs = headers
+        .chunks_exact(2)
+        .map(|p| (p[0].as_str(), p[1].as_str()));
     ResponseHead::from_app(status, pairs).map_err(errors::to_napi)
 }
 
@@ -131,7 +168,11 @@ impl NativeServer {
 
     /// Bind and start accepting; `on_requests` receives each packed batch of request heads.
     #[napi(ts_return_type = "Promise<NativeBound>")]
-    pub fn start<'env>(&self, env: &'env Env, on_requests: Function<'env, Buffer, ()>) -> Result<PromiseRaw<'env, NativeBound>> {
+    pub fn start<'env>(
+        &self,
+        env: &'env Env,
+        on_requests: Function<'env, Buffer, ()>,
+    ) -> Result<PromiseRaw<'env, NativeBound>> {
         let weak = Arc::downgrade(&self.bridge);
         let wake: WakeFn = on_requests
             .build_threadsafe_function::<()>()
@@ -153,8 +194,16 @@ impl NativeServer {
                 }
             };
             let bound = match server.local_addr() {
-                BoundAddr::Tcp(sa) => NativeBound { host: Some(sa.ip().to_string()), port: Some(u32::from(sa.port())), path: None },
-                BoundAddr::Unix(p) => NativeBound { host: None, port: None, path: Some(p.display().to_string()) },
+                BoundAddr::Tcp(sa) => NativeBound {
+                    host: Some(sa.ip().to_string()),
+                    port: Some(u32::from(sa.port())),
+                    path: None,
+                },
+                BoundAddr::Unix(p) => NativeBound {
+                    host: None,
+                    port: None,
+                    path: Some(p.display().to_string()),
+                },
             };
             if let Ok(mut s) = slot.lock() {
                 *s = Some(Arc::new(server));
@@ -170,7 +219,9 @@ impl NativeServer {
         let bridge = self.bridge.clone();
         env.spawn_future(async move {
             if let Some(server) = server {
-                server.stop(Duration::from_secs_f64(grace_seconds.max(0.0))).await;
+                server
+                    .stop(Duration::from_secs_f64(grace_seconds.max(0.0)))
+                    .await;
             }
             bridge.set_wake(None);
             Ok(())
@@ -203,7 +254,13 @@ impl NativeServer {
 
     /// The whole response in one call (the fast path). Consumes the request.
     #[napi]
-    pub fn respond(&self, id: u32, status: String, headers: Vec<String>, body: Option<Either<String, Buffer>>) -> Result<()> {
+    pub fn respond(
+        &self,
+        id: u32,
+        status: String,
+        headers: Vec<String>,
+        body: Option<Either<String, Buffer>>,
+    ) -> Result<()> {
         let head = response_head(&status, &headers)?;
         let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
         let responder = slot.responder.ok_or_else(|| errors::closed(id))?;
@@ -245,7 +302,8 @@ impl NativeServer {
                     // A closed stream shows up in the next drain() or write().
                     let _ = sender.write(back).await;
                 });
-                self.bridge.with_slot(id, |slot| slot.pending = Some(handle));
+                self.bridge
+                    .with_slot(id, |slot| slot.pending = Some(handle));
                 Ok(false)
             }
         }
@@ -284,12 +342,32 @@ impl NativeServer {
     /// Read at most `max` bytes of the request body (0: a convenient amount). Resolves with an
     /// empty Buffer at the end of the body.
     #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn read<'env>(&self, env: &'env Env, id: u32, max: u32) -> Result<PromiseRaw<'env, Buffer>> {
-        let body = self.bridge.with_slot(id, |slot| slot.body.clone()).ok_or_else(|| errors::closed(id))?;
+    pub fn read<'env>(
+        &self,
+        env: &'env Env,
+        id: u32,
+        max: u32,
+    ) -> Result<PromiseRaw<'env, Buffer>> {
+        let body = self
+            .bridge
+            .with_slot(id, |slot| slot.body.clone())
+            .ok_or_else(|| errors::closed(id))?;
         env.spawn_future(async move {
             let bytes = body.read(max as usize).await.map_err(errors::to_napi)?;
             Ok(Buffer::from(bytes.to_vec()))
         })
+    }
+
+    /// Take the requests that arrived while JavaScript was busy with the last batch, without
+    /// waiting for another wake-up; `null` when there are none.
+    #[napi]
+    pub fn take_batch(&self) -> Option<Buffer> {
+        let batch = self.bridge.take_batch();
+        if batch.is_empty() {
+            None
+        } else {
+            Some(Buffer::from(batch))
+        }
     }
 
     /// Requests handed to JavaScript and not yet finished.

@@ -76,7 +76,11 @@ impl ChunkedDecoder {
                     let n = (rem.min(buf.len() as u64) as usize).min(max.max(1));
                     let data = buf.split_to(n).freeze();
                     let left = rem - n as u64;
-                    self.state = if left == 0 { State::DataEnd } else { State::Data(left) };
+                    self.state = if left == 0 {
+                        State::DataEnd
+                    } else {
+                        State::Data(left)
+                    };
                     return Ok(Decoded::Data(data));
                 }
                 State::DataEnd => {
@@ -159,7 +163,8 @@ fn parse_size_line(line: &[u8]) -> Result<u64, ChunkError> {
 
 fn check_extensions(mut s: &[u8]) -> Result<(), ChunkError> {
     let bad = ChunkError::Invalid("Invalid chunk extension");
-    let skip_bws = |s: &[u8]| -> usize { s.iter().take_while(|b| **b == b' ' || **b == b'\t').count() };
+    let skip_bws =
+        |s: &[u8]| -> usize { s.iter().take_while(|b| **b == b' ' || **b == b'\t').count() };
     loop {
         s = &s[skip_bws(s)..];
         if s.is_empty() {
@@ -262,7 +267,10 @@ mod tests {
     fn waits_for_more_input() {
         let mut d = ChunkedDecoder::new(16);
         let mut buf = BytesMut::from(&b"5\r\nhe"[..]);
-        assert_eq!(d.decode(&mut buf, 100), Ok(Decoded::Data(Bytes::from_static(b"he"))));
+        assert_eq!(
+            d.decode(&mut buf, 100),
+            Ok(Decoded::Data(Bytes::from_static(b"he")))
+        );
         assert_eq!(d.decode(&mut buf, 100), Ok(Decoded::NeedMore));
     }
 }

@@ -57,7 +57,10 @@ impl ResponseHead {
         let code = (sb[0] - b'0') as u16 * 100 + (sb[1] - b'0') as u16 * 10 + (sb[2] - b'0') as u16;
         let mut status_line = Vec::with_capacity(sb.len());
         push_latin1(&mut status_line, status).ok_or_else(|| {
-            Error::new(Kind::InvalidStatus, format!("invalid character in status {status:?}"))
+            Error::new(
+                Kind::InvalidStatus,
+                format!("invalid character in status {status:?}"),
+            )
         })?;
 
         let mut head = ResponseHead {
@@ -83,7 +86,10 @@ impl ResponseHead {
             }
             if name.eq_ignore_ascii_case("content-length") {
                 let n = value.trim().parse::<u64>().map_err(|_| {
-                    Error::new(Kind::InvalidHeader, format!("invalid Content-Length {value:?}"))
+                    Error::new(
+                        Kind::InvalidHeader,
+                        format!("invalid Content-Length {value:?}"),
+                    )
                 })?;
                 head.content_length = Some(n);
             } else if name.eq_ignore_ascii_case("server") {
@@ -183,9 +189,17 @@ pub(crate) fn framing(head: &ResponseHead, ans: &Answer, full_len: Option<u64>) 
     let framing = if head.forbids_body() {
         Framing::Empty
     } else if let Some(n) = head.content_length {
-        if ans.is_head { Framing::Empty } else { Framing::Length(n) }
+        if ans.is_head {
+            Framing::Empty
+        } else {
+            Framing::Length(n)
+        }
     } else if let Some(n) = full_len {
-        if ans.is_head { Framing::Empty } else { Framing::Length(n) }
+        if ans.is_head {
+            Framing::Empty
+        } else {
+            Framing::Length(n)
+        }
     } else if ans.is_head {
         Framing::Empty
     } else if ans.http11 {
@@ -207,7 +221,11 @@ pub(crate) fn encode_head(
     server: &str,
     out: &mut Vec<u8>,
 ) {
-    out.extend_from_slice(if ans.http11 { b"HTTP/1.1 " } else { b"HTTP/1.0 " });
+    out.extend_from_slice(if ans.http11 {
+        b"HTTP/1.1 "
+    } else {
+        b"HTTP/1.0 "
+    });
     out.extend_from_slice(&head.status_line);
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&head.fields);
@@ -285,11 +303,15 @@ mod tests {
     fn checks_application_headers() {
         assert!(ResponseHead::from_app("200 OK", [("X-A", "b")]).is_ok());
         assert_eq!(
-            ResponseHead::from_app("200 OK", [("X-A", "b\r\nX: y")]).unwrap_err().kind(),
+            ResponseHead::from_app("200 OK", [("X-A", "b\r\nX: y")])
+                .unwrap_err()
+                .kind(),
             Kind::InvalidHeader
         );
         assert_eq!(
-            ResponseHead::from_app("200 OK", [("Connection", "close")]).unwrap_err().kind(),
+            ResponseHead::from_app("200 OK", [("Connection", "close")])
+                .unwrap_err()
+                .kind(),
             Kind::HopByHopHeader
         );
         assert_eq!(
@@ -297,7 +319,9 @@ mod tests {
             Kind::InvalidStatus
         );
         assert_eq!(
-            ResponseHead::from_app("200 OK", [("X", "\u{263a}")]).unwrap_err().kind(),
+            ResponseHead::from_app("200 OK", [("X", "\u{263a}")])
+                .unwrap_err()
+                .kind(),
             Kind::InvalidHeader
         );
     }
@@ -305,20 +329,30 @@ mod tests {
     #[test]
     fn encodes_a_keep_alive_head() {
         let head = ResponseHead::from_app("200 OK", [("Content-Type", "text/plain")]).unwrap();
-        let ans = Answer { http11: true, is_head: false, keep_alive: true };
+        let ans = Answer {
+            http11: true,
+            is_head: false,
+            keep_alive: true,
+        };
         let (f, keep) = framing(&head, &ans, Some(5));
         assert_eq!(f, Framing::Length(5));
         let mut out = Vec::new();
         encode_head(&head, &ans, f, Some(5), keep, "gh", &mut out);
         let s = String::from_utf8(out).unwrap();
-        assert!(s.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nServer: gh\r\nDate: "));
+        assert!(
+            s.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nServer: gh\r\nDate: ")
+        );
         assert!(s.ends_with("GMT\r\nContent-Length: 5\r\n\r\n"));
     }
 
     #[test]
     fn streams_on_http10_close_the_connection() {
         let head = ResponseHead::from_app("200 OK", []).unwrap();
-        let ans = Answer { http11: false, is_head: false, keep_alive: true };
+        let ans = Answer {
+            http11: false,
+            is_head: false,
+            keep_alive: true,
+        };
         assert_eq!(framing(&head, &ans, None), (Framing::Close, false));
     }
 
