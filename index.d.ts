@@ -18,6 +18,16 @@ export declare class NativeServer {
   stop(graceSeconds: number): Promise<void>
   /** The core's counters and the pool's figures. */
   stats(): NativeStats | null
+  /** Per-worker figures (one per pool slot the pool has had). */
+  workers(): Array<NativeWorker>
+  /** The request-duration histogram and the status counts. */
+  histogram(): NativeHistogram | null
+  /** Reset the counters (the original server's `clear_stats`). */
+  clearStats(): void
+  /** Add up to `n` pool slots (never above max); returns how many were added. */
+  poolGrow(n: number): number
+  /** Remove up to `n` free pool slots (never below min); returns how many were removed. */
+  poolShrink(n: number): number
   /** The whole response in one call (the fast path). Consumes the request. */
   respond(id: number, status: string, headers: Array<string>, body?: string | Buffer | undefined | null): void
   /** Start a streamed response (status and headers). Borrows the request. */
@@ -54,6 +64,17 @@ export interface NativeBound {
   path?: string
 }
 
+/** The request-duration histogram and the status counts. */
+export interface NativeHistogram {
+  /** Upper bounds in seconds (the last bucket, +Inf, is not listed). */
+  bounds: Array<number>
+  /** Cumulative counts, one more than `bounds` (+Inf last). */
+  cumulative: Array<number>
+  sumSeconds: number
+  /** Flat pairs: status, count, status, count… */
+  statuses: Array<number>
+}
+
 /** Options the TypeScript `Server` has already validated and normalised. */
 export interface NativeOptions {
   /** TCP host (with `port`), or absent for a UNIX socket. */
@@ -75,6 +96,22 @@ export interface NativeOptions {
   /** -1 for no limit. */
   maxThreads: number
   serverSoftware: string
+  /** Requests that may wait for a slot before 503. */
+  maxQueue: number
+  /** -1 for no limit. */
+  maxConnections: number
+  reusePort: boolean
+  /** File mode of a UNIX socket; -1 to leave it. */
+  unixMode: number
+  proxyProtocol: boolean
+  /** Peers whose X-Forwarded-For / X-Forwarded-Proto are trusted ("*" for any). */
+  forwardedAllowIps: Array<string>
+  /** "-" for stdout, or a file path. */
+  accessLog?: string
+  /** "common" or "combined". */
+  accessLogFormat?: string
+  /** An inherited listening descriptor (systemd socket activation). */
+  fd?: number
 }
 
 /** The core's counters. */
@@ -88,9 +125,19 @@ export interface NativeStats {
   rejected: number
   panics: number
   openConnections: number
+  overloaded: number
+  accessLogDropped: number
   poolMin: number
   poolMax: number
   poolSize: number
   poolIdle: number
   poolQsize: number
+}
+
+/** The figures of one worker (pool slot). */
+export interface NativeWorker {
+  requests: number
+  bytesRead: number
+  bytesWritten: number
+  workSeconds: number
 }

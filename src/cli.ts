@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `gatehouse` command: serve an application module. */
+import { rmSync, writeFileSync } from 'node:fs'
 import { resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -18,19 +19,36 @@ Options:
   --max-request-body-size N       bytes of request body before 413 (default 0: no limit)
   --timeout S                     seconds for a request head, an idle keep-alive connection,
                                   and a stalled body read or write (default 10)
+  --shutdown-timeout S            seconds a graceful stop gives requests in flight (default 5)
+  --max-queue N                   requests waiting for a pool slot before 503 (default 1000)
+  --max-connections N             stop accepting past N open connections (default: no limit)
+  --reuse-port                    set SO_REUSEPORT: a new process can bind beside the old one
+  --umask MODE                    octal umask for a UNIX socket file, e.g. 007 (mode 660)
+  --pid FILE                      write the process id to FILE (removed on exit)
+  --access-log -|FILE             write an access log to stdout (-) or FILE (default: off)
+  --access-log-format F           common or combined (default combined)
+  --proxy-protocol                expect a PROXY protocol v1/v2 header on each connection
+  --forwarded-allow-ips LIST      comma-separated peers whose X-Forwarded-For/-Proto are
+                                  trusted ('*' for any, 'unix' for UNIX socket peers)
+  --metrics HOST:PORT             serve Prometheus metrics on a separate listener
   -h, --help                      print this help
   -v, --version                   print the version
 
 TypeScript modules: run through a loader, e.g.
   NODE_OPTIONS="--import tsx" gatehouse app.ts
 
+Started by systemd with socket activation (LISTEN_FDS/LISTEN_PID), the first inherited socket is
+served and --bind is ignored.
+
 Once listening, one line goes to stdout: "Listening on http://HOST:PORT" (or "unix:PATH").
-SIGTERM and SIGINT stop the server gracefully.`
+SIGTERM and SIGINT stop the server gracefully; a second signal forces the exit.`
 
 interface Args {
   target: string
   bind: BindAddr
   options: ServerOptions
+  pidFile: string | undefined
+  metrics: BindAddr | undefined
 }
 
 class UsageError extends Error {}
@@ -51,6 +69,8 @@ function parseInteger(flag: string, value: string | undefined): number {
 function parseArgs(argv: string[]): Args | 'help' | 'version' {
   let target: string | undefined
   let bind: BindAddr = ['127.0.0.1', 8080]
+  let pidFile: string | undefined
+  let metrics: BindAddr | undefined
   const options: ServerOptions = {}
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string
@@ -76,13 +96,50 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
       case '--max-request-body-size':
         options.maxRequestBodySize = parseInteger(flag, value())
         break
-      case '--timeout': {
+      case '--timeout':
+        options.timeout = parseSeconds(flag, value())
+        break
+      case '--shutdown-timeout':
+        options.shutdownTimeout = parseSeconds(flag, value())
+        break
+      case '--max-queue':
+        options.maxQueue = parseInteger(flag, value())
+        break
+      case '--max-connections':
+        options.maxConnections = parseInteger(flag, value())
+        break
+      case '--reuse-port':
+        options.reusePort = true
+        break
+      case '--umask': {
         const v = value()
-        const n = Number(v)
-        if (v === undefined || !Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout: expected seconds > 0, got ${JSON.stringify(v)}`)
-        options.timeout = n
+        if (v === undefined || !/^[0-7]{1,4}$/.test(v)) throw new UsageError(`--umask: expected an octal mask like 007, got ${JSON.stringify(v)}`)
+        options.socketMode = 0o666 & ~parseInt(v, 8)
         break
       }
+      case '--pid':
+        pidFile = value()
+        if (!pidFile) throw new UsageError('--pid: expected a file path')
+        break
+      case '--access-log':
+        options.accessLog = value()
+        if (!options.accessLog) throw new UsageError('--access-log: expected - or a file path')
+        break
+      case '--access-log-format': {
+        const v = value()
+        if (v !== 'common' && v !== 'combined') throw new UsageError(`--access-log-format: expected common or combined, got ${JSON.stringify(v)}`)
+        options.accessLogFormat = v
+        break
+      }
+      case '--proxy-protocol':
+        options.proxyProtocol = true
+        break
+      case '--forwarded-allow-ips':
+        options.forwardedAllowIps = (value() ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+        break
+      case '--metrics':
+        metrics = parseBind(value() ?? '')
+        break
       default:
         if (raw.startsWith('-')) throw new UsageError(`unknown option ${raw}`)
         if (target !== undefined) throw new UsageError(`unexpected argument ${raw}`)
@@ -90,7 +147,26 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
     }
   }
   if (target === undefined) throw new UsageError('missing MODULE[:EXPORT]')
-  return { target, bind, options }
+  return { target, bind: systemdSocket() ?? bind, options, pidFile, metrics }
+}
+
+function parseSeconds(flag: string, v: string | undefined): number {
+  const n = Number(v)
+  if (v === undefined || !Number.isFinite(n) || n <= 0) throw new UsageError(`${flag}: expected seconds > 0, got ${JSON.stringify(v)}`)
+  return n
+}
+
+/** The first socket passed by systemd socket activation, when this process is its target. */
+function systemdSocket(): BindAddr | undefined {
+  const fds = Number(process.env.LISTEN_FDS)
+  if (!(fds >= 1) || process.env.LISTEN_PID !== String(process.pid)) return undefined
+  return { fd: 3 }
+}
+
+function describe(b: BindAddr): string {
+  if (typeof b === 'string') return `unix:${b}`
+  if (!Array.isArray(b)) return `fd:${b.fd}`
+  return `http://${b[0].includes(':') ? `[${b[0]}]` : b[0]}:${b[1]}`
 }
 
 async function loadApp(target: string): Promise<App> {
@@ -136,20 +212,32 @@ async function main(): Promise<number> {
   }
   const server = new Server(args.bind, app, args.options)
   await server.start()
-  const b = server.bindAddr
-  const where = typeof b === 'string' ? `unix:${b}` : `http://${b[0].includes(':') ? `[${b[0]}]` : b[0]}:${b[1]}`
-  process.stdout.write(`Listening on ${where}\n`)
+  let metricsServer: Server | undefined
+  if (args.metrics) {
+    metricsServer = new Server(args.metrics, (_environ, startResponse) => {
+      startResponse('200 OK', [['Content-Type', 'text/plain; version=0.0.4; charset=utf-8']])
+      return [server.metrics()]
+    })
+    await metricsServer.start()
+  }
+  if (args.pidFile) writeFileSync(args.pidFile, `${process.pid}\n`)
+  process.stdout.write(`Listening on ${describe(server.bindAddr)}\n`)
   let signals = 0
   const onSignal = (): void => {
     signals++
     if (signals > 1) process.exit(1)
-    void server.stop()
+    void Promise.all([server.stop(), metricsServer?.stop()])
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
-  await server.serve()
-  process.off('SIGTERM', onSignal)
-  process.off('SIGINT', onSignal)
+  try {
+    await server.serve()
+    await metricsServer?.stop()
+  } finally {
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+    if (args.pidFile) rmSync(args.pidFile, { force: true })
+  }
   return 0
 }
 

@@ -6,6 +6,7 @@ import type { Environ, ErrorStream, GatewayName, InputStream } from './types'
 
 const FLAG_HTTP11 = 1
 const FLAG_PATH_UTF8 = 2
+const FLAG_HTTPS = 4
 
 /** Node's Buffer has fast slicing methods that @types/node does not declare. */
 interface FastBuffer extends Buffer {
@@ -68,7 +69,7 @@ export function forEachRequest(
       REMOTE_ADDR: remoteAddr,
       REMOTE_PORT: remotePort,
       'wsgi.version': [1, 0],
-      'wsgi.url_scheme': base.urlScheme,
+      'wsgi.url_scheme': flags & FLAG_HTTPS ? 'https' : base.urlScheme,
       'wsgi.input': undefined as unknown as InputStream,
       'wsgi.errors': base.errors,
       'wsgi.multithread': true,

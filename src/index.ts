@@ -2,7 +2,7 @@
  * gatehouse: a high-speed, thread-pooled, WSGI-style HTTP server for Node.js.
  * @packageDocumentation
  */
-export { Server, SERVER_SOFTWARE, type PoolInfo } from './server'
+export { Server, SERVER_SOFTWARE, type Pool, type Stats, type WorkerStats } from './server'
 export { PathInfoDispatcher, type PathInfoDispatcherConstructor } from './dispatcher'
 export { GatehouseError, type ErrorCode } from './errors'
 export type {

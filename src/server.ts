@@ -4,6 +4,7 @@ import { hostname } from 'node:os'
 import type { EnvironBase } from './environ'
 import { GatehouseError, fromNative } from './errors'
 import { Gateway } from './gateway'
+import { renderMetrics } from './metrics'
 import { binding, type NativeServer, type NativeStats } from './native'
 import type { App, BindAddr, ServerOptions } from './types'
 
@@ -47,6 +48,14 @@ interface Resolved {
   protocol: 'HTTP/1.1' | 'HTTP/1.0'
   gateway: 'u0' | '1.0'
   errors: NonNullable<ServerOptions['errors']>
+  maxQueue: number
+  maxConnections: number
+  reusePort: boolean
+  socketMode: number
+  proxyProtocol: boolean
+  forwardedAllowIps: string[]
+  accessLog: string | undefined
+  accessLogFormat: 'common' | 'combined'
 }
 
 function resolve(o: ServerOptions): Resolved {
@@ -78,10 +87,45 @@ function resolve(o: ServerOptions): Resolved {
     protocol: o.protocol ?? 'HTTP/1.1',
     gateway: o.gateway ?? 'u0',
     errors: o.errors ?? { write: (s: string) => process.stderr.write(s), flush: () => undefined },
+    maxQueue: integer('maxQueue', o.maxQueue, 0, 1000),
+    maxConnections: integer('maxConnections', o.maxConnections, -1, -1),
+    reusePort: o.reusePort ?? false,
+    socketMode: integer('socketMode', o.socketMode, 0, -1),
+    proxyProtocol: o.proxyProtocol ?? false,
+    forwardedAllowIps: stringList('forwardedAllowIps', o.forwardedAllowIps),
+    accessLog: optionalString('accessLog', o.accessLog),
+    accessLogFormat: oneOf('accessLogFormat', o.accessLogFormat, ['common', 'combined'] as const, 'combined'),
   }
 }
 
+function stringList(name: string, value: unknown): string[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw invalid(`invalid ${name}: expected an array of strings`)
+  return value as string[]
+}
+
+function optionalString(name: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.length === 0) throw invalid(`invalid ${name}: expected a non-empty string`)
+  return value
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback
+  if (!allowed.includes(value as T)) throw invalid(`invalid ${name}: expected one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${String(value)}`)
+  return value as T
+}
+
+function checkCount(what: string, n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw invalid(`pool.${what}(n): n must be an integer >= 0`)
+  return n
+}
+
 function checkBind(bind: BindAddr): void {
+  if (typeof bind === 'object' && bind !== null && !Array.isArray(bind)) {
+    if (!Number.isInteger(bind.fd) || bind.fd < 0) throw invalid('invalid bind address: { fd } needs a descriptor number >= 0')
+    return
+  }
   if (typeof bind === 'string') {
     if (bind.length === 0) throw invalid('invalid bind address: an empty UNIX socket path')
     return
@@ -91,18 +135,52 @@ function checkBind(bind: BindAddr): void {
   }
 }
 
-/** Figures of the worker pool, live. */
-export interface PoolInfo {
+/** The worker pool, live: its figures and the operator's controls. */
+export interface Pool {
   /** The minimum number of slots (numthreads). */
-  min: number
+  readonly min: number
   /** The maximum (-1: no limit). */
-  max: number
+  readonly max: number
   /** The current number of slots. */
-  size: number
+  readonly size: number
   /** Free slots. */
-  idle: number
+  readonly idle: number
   /** Requests waiting for a slot. */
-  qsize: number
+  readonly qsize: number
+  /** Add up to `n` slots, never above max. Returns how many were added. */
+  grow(n: number): number
+  /** Remove up to `n` free slots, never below min. Returns how many were removed. */
+  shrink(n: number): number
+}
+
+/** Per-worker statistics, with the original server's keys. */
+export interface WorkerStats {
+  Requests: number
+  'Bytes Read': number
+  'Bytes Written': number
+  'Work Time': number
+  'Read Throughput': number
+  'Write Throughput': number
+}
+
+/** The original server's statistics, with the same keys. */
+export interface Stats {
+  Enabled: boolean
+  'Bind Address': string
+  'Run time': number
+  Accepts: number
+  'Accepts/sec': number
+  Queue: number
+  Threads: number
+  'Threads Idle': number
+  'Socket Errors': number
+  Requests: number
+  'Bytes Read': number
+  'Bytes Written': number
+  'Work Time': number
+  'Read Throughput': number
+  'Write Throughput': number
+  'Worker Threads': Record<string, WorkerStats>
 }
 
 /**
@@ -128,14 +206,15 @@ export class Server {
   constructor(bindAddr: BindAddr, app: App, options: ServerOptions = {}) {
     checkBind(bindAddr)
     if (typeof app !== 'function') throw invalid('app must be a function (environ, startResponse) => body')
-    this.#bind = Array.isArray(bindAddr) ? [bindAddr[0], bindAddr[1]] : bindAddr
+    this.#bind = Array.isArray(bindAddr) ? [bindAddr[0], bindAddr[1]] : typeof bindAddr === 'object' ? { fd: bindAddr.fd } : bindAddr
     this.app = app
     this.#options = resolve(options)
   }
 
   /** Where the server listens: after start(), the real port when 0 was asked. */
   get bindAddr(): BindAddr {
-    return Array.isArray(this.#bind) ? [this.#bind[0], this.#bind[1]] : this.#bind
+    const b = this.#bind
+    return Array.isArray(b) ? [b[0], b[1]] : typeof b === 'object' ? { fd: b.fd } : b
   }
 
   /** Whether the server is listening. */
@@ -157,7 +236,8 @@ export class Server {
     const native = new binding.NativeServer({
       host: Array.isArray(bind) ? bind[0] : undefined,
       port: Array.isArray(bind) ? bind[1] : undefined,
-      path: Array.isArray(bind) ? undefined : bind,
+      path: typeof bind === 'string' ? bind : undefined,
+      fd: typeof bind === 'object' && !Array.isArray(bind) ? bind.fd : undefined,
       backlog: o.requestQueueSize,
       nodelay: o.nodelay,
       protocol: o.protocol,
@@ -168,6 +248,14 @@ export class Server {
       numthreads: o.numthreads,
       maxThreads: o.maxThreads,
       serverSoftware: SERVER_SOFTWARE,
+      maxQueue: o.maxQueue,
+      maxConnections: o.maxConnections,
+      reusePort: o.reusePort,
+      unixMode: o.socketMode,
+      proxyProtocol: o.proxyProtocol,
+      forwardedAllowIps: o.forwardedAllowIps,
+      accessLog: o.accessLog,
+      accessLogFormat: o.accessLogFormat,
     })
     const base: EnvironBase = {
       serverName: o.serverName,
@@ -219,12 +307,20 @@ export class Server {
   }
 
   /**
-   * Stop the server and make `serve()` reject with `error`, as the original server's
-   * `interrupt` does.
+   * Stop the server and make `serve()` reject with the error, as the original server's
+   * `interrupt` does: `server.interrupt = err` or `await server.interrupt(err)`.
    */
-  interrupt(error: unknown): Promise<void> {
+  get interrupt(): (error: unknown) => Promise<void> {
+    return (error: unknown) => this.#interrupt(error)
+  }
+
+  set interrupt(error: unknown) {
+    void this.#interrupt(error)
+  }
+
+  #interrupt(error: unknown): Promise<void> {
     if (this.#stopping) return this.#stopping
-    this.#stopping = this.#stop(error)
+    this.#stopping = this.#stop(error === undefined ? new GatehouseError('GH_ERR_APP', 'interrupted') : error)
     return this.#stopping
   }
 
@@ -242,11 +338,95 @@ export class Server {
     }
   }
 
-  /** The worker pool's figures, or undefined when not running. */
-  get pool(): PoolInfo | undefined {
+  /** The worker pool while running (undefined otherwise): live figures, grow() and shrink(). */
+  get pool(): Pool | undefined {
+    const native = this.#native
+    if (!native) return undefined
+    const get = (): NativeStats => native.stats() ?? ({ poolMin: 0, poolMax: 0, poolSize: 0, poolIdle: 0, poolQsize: 0 } as NativeStats)
+    return {
+      get min() {
+        return get().poolMin
+      },
+      get max() {
+        return get().poolMax
+      },
+      get size() {
+        return get().poolSize
+      },
+      get idle() {
+        return get().poolIdle
+      },
+      get qsize() {
+        return get().poolQsize
+      },
+      grow: (n: number) => native.poolGrow(checkCount('grow', n)),
+      shrink: (n: number) => native.poolShrink(checkCount('shrink', n)),
+    }
+  }
+
+  /** Seconds the server has been running (since start or the last clearStats()); 0 when stopped. */
+  runtime(): number {
+    return this.#native?.stats()?.runTime ?? 0
+  }
+
+  /** Reset the statistics, as the original server's `clear_stats`. */
+  clearStats(): void {
+    this.#native?.clearStats()
+  }
+
+  /** The original server's statistics, with the same keys. */
+  stats(): Stats {
     const s = this.#native?.stats()
-    if (!s) return undefined
-    return { min: s.poolMin, max: s.poolMax, size: s.poolSize, idle: s.poolIdle, qsize: s.poolQsize }
+    const workers = this.#native?.workers() ?? []
+    const runTime = s?.runTime ?? -1
+    const per: Record<string, WorkerStats> = {}
+    let read = 0
+    let written = 0
+    let work = 0
+    let readTp = 0
+    let writeTp = 0
+    workers.forEach((w, i) => {
+      const t = w.workSeconds || 1e-6
+      per[`gatehouse-worker-${i}`] = {
+        Requests: w.requests,
+        'Bytes Read': w.bytesRead,
+        'Bytes Written': w.bytesWritten,
+        'Work Time': w.workSeconds,
+        'Read Throughput': w.bytesRead / t,
+        'Write Throughput': w.bytesWritten / t,
+      }
+      read += w.bytesRead
+      written += w.bytesWritten
+      work += w.workSeconds
+      readTp += w.bytesRead / t
+      writeTp += w.bytesWritten / t
+    })
+    const b = this.#bind
+    return {
+      Enabled: s !== undefined && s !== null,
+      'Bind Address': Array.isArray(b) ? `('${b[0]}', ${b[1]})` : typeof b === 'object' ? `fd ${b.fd}` : b,
+      'Run time': runTime,
+      Accepts: s?.accepts ?? 0,
+      'Accepts/sec': s && s.runTime > 0 ? s.accepts / s.runTime : 0,
+      Queue: s?.poolQsize ?? 0,
+      Threads: s?.poolSize ?? 0,
+      'Threads Idle': s?.poolIdle ?? 0,
+      'Socket Errors': s?.socketErrors ?? 0,
+      Requests: s?.requests ?? 0,
+      'Bytes Read': read,
+      'Bytes Written': written,
+      'Work Time': work,
+      'Read Throughput': readTp,
+      'Write Throughput': writeTp,
+      'Worker Threads': per,
+    }
+  }
+
+  /** The statistics in the Prometheus text format, with a request-duration histogram and status counts. */
+  metrics(): string {
+    const s = this.#native?.stats()
+    const h = this.#native?.histogram()
+    return renderMetrics(s ?? undefined, h ?? undefined)
   }
 
   /** The core's raw counters, or undefined when not running. */

@@ -79,8 +79,11 @@ export interface Environ {
   [key: string]: unknown
 }
 
-/** Where to listen: `[host, port]` (port 0 picks a free one) or a UNIX socket path. */
-export type BindAddr = [string, number] | string
+/**
+ * Where to listen: `[host, port]` (port 0 picks a free one), a UNIX socket path, or `{ fd }` for a
+ * listening socket inherited from a service manager (systemd socket activation).
+ */
+export type BindAddr = [string, number] | string | { fd: number }
 
 /** Server options. Names and defaults follow the original server where it has them. */
 export interface ServerOptions {
@@ -111,4 +114,23 @@ export interface ServerOptions {
   gateway?: GatewayName
   /** Where `wsgi.errors` and the server's error lines go. Default is process.stderr. */
   errors?: ErrorStream
+  /** Requests that may wait for a pool slot; past it, 503 with `Retry-After`. Default is 1000. */
+  maxQueue?: number
+  /** Open connections at most; past it the server stops accepting until one closes. -1 for no limit. Default is -1. */
+  maxConnections?: number
+  /** Set SO_REUSEPORT, so a new process can bind beside the old one (UNIX only). Default is false. */
+  reusePort?: boolean
+  /** File mode of a UNIX socket, e.g. 0o660. Default: left to the process umask. */
+  socketMode?: number
+  /** Expect a PROXY protocol v1/v2 header on each connection (behind HAProxy or a cloud load balancer). Default is false. */
+  proxyProtocol?: boolean
+  /**
+   * Peers whose X-Forwarded-For / X-Forwarded-Proto set REMOTE_ADDR and `wsgi.url_scheme`:
+   * addresses, `'*'` for any, `'unix'` for UNIX socket peers. Default is none (off).
+   */
+  forwardedAllowIps?: string[]
+  /** Access log: `'-'` for stdout or a file path. Default is off. */
+  accessLog?: string
+  /** Access log format. Default is 'combined'. Both end with the request time in microseconds. */
+  accessLogFormat?: 'common' | 'combined'
 }

@@ -16,6 +16,8 @@ pub enum BindAddr {
     #[cfg(not(unix))]
     #[doc(hidden)]
     Unix(PathBuf),
+    /// An inherited listening socket (systemd socket activation: `LISTEN_FDS`), by descriptor.
+    Fd(i32),
 }
 
 /// The highest HTTP version the server speaks (the original server's `protocol` option).
@@ -96,6 +98,19 @@ pub struct ServerConfig {
     pub max_workers: Option<usize>,
     /// How long `stop()` lets in-flight requests run before cutting them. Default is 5 seconds.
     pub shutdown_timeout: Duration,
+    /// Requests that may wait for a pool slot; past it the server answers 503 with `Retry-After`
+    /// instead of queueing without end. Default is 1000.
+    pub max_queue: usize,
+    /// Open connections at most; past it the server stops accepting (the kernel's backlog holds
+    /// the rest) instead of failing. `None` is no limit. Default is `None`.
+    pub max_connections: Option<usize>,
+    /// Set SO_REUSEPORT so a new process can bind beside the old one. Default is false.
+    pub reuse_port: bool,
+    /// File mode of a UNIX socket (e.g. 0o660). `None` keeps the process umask. Default is `None`.
+    pub unix_mode: Option<u32>,
+    /// Expect a PROXY protocol v1 or v2 header at the start of each connection and take the
+    /// client address from it. Default is false.
+    pub proxy_protocol: bool,
 }
 
 impl ServerConfig {
@@ -111,6 +126,11 @@ impl ServerConfig {
             min_workers: 10,
             max_workers: None,
             shutdown_timeout: Duration::from_secs(5),
+            max_queue: 1000,
+            max_connections: None,
+            reuse_port: false,
+            unix_mode: None,
+            proxy_protocol: false,
         }
     }
 }

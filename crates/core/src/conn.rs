@@ -14,14 +14,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{timeout, Instant};
 
+use crate::access_log::Entry;
 use crate::config::Protocol;
 use crate::exchange::{
     BodyShared, ConnInfo, Exchange, ReadSide, Reply, RequestBody, RequestHead, Responder,
     StreamEvent,
 };
-use crate::listener::{ReadHalf, Stream, WriteHalf};
+use crate::listener::{PeerAddr, ReadHalf, Stream, WriteHalf};
 use crate::proto::encode::{self, chunk_header, Answer, Framing, ResponseHead};
 use crate::proto::head::{self, BodyFraming, Parse, ParsedHead, Reject, Version};
+use crate::proxy;
 use crate::server::Shared;
 use crate::stats::Stats;
 
@@ -34,7 +36,7 @@ const LINGER: Duration = Duration::from_millis(500);
 
 /// Serve one connection until it closes. A panic inside is caught, counted, and closes only
 /// this connection.
-pub(crate) async fn serve(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
+pub(crate) async fn serve(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
     let stats = shared.stats.clone();
     let result = CatchUnwind(AssertUnwindSafe(Box::pin(serve_inner(
         stream, info, shared,
@@ -51,7 +53,7 @@ enum HeadOutcome {
     Reject(Reject),
 }
 
-async fn serve_inner(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
+async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
     let (rd, mut wr) = stream.into_split();
     let mut side = Some(ReadSide {
         rd,
@@ -62,6 +64,31 @@ async fn serve_inner(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
 
     #[cfg(test)]
     crate::server::maybe_panic_for_test(&shared);
+
+    if cfg.proxy_protocol {
+        let Some(rs) = side.as_mut() else { return };
+        match read_proxy_header(rs, &shared).await {
+            Ok(Some(client)) => info.remote = PeerAddr::Tcp(client),
+            Ok(None) => {}
+            Err(()) => {
+                Stats::add(&shared.stats.rejected, 1);
+                let _ = write_plain(
+                    &mut wr,
+                    400,
+                    "Bad Request: a PROXY protocol header was expected",
+                    true,
+                    &shared,
+                )
+                .await;
+                return;
+            }
+        }
+    }
+    let info = Arc::new(info);
+    let remote_text = match &info.remote {
+        PeerAddr::Tcp(sa) => sa.ip().to_string(),
+        PeerAddr::Unix => String::new(),
+    };
 
     loop {
         let Some(mut rs) = side.take() else { break };
@@ -81,6 +108,23 @@ async fn serve_inner(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
             }
         };
         Stats::add(&shared.stats.requests, 1);
+        let started = Instant::now();
+
+        if shared.pool.idle() == 0 && shared.pool.qsize() >= cfg.max_queue {
+            // Past the queue bound: say so and when to retry, instead of growing memory.
+            Stats::add(&shared.stats.overloaded, 1);
+            shared.stats.record(503, started.elapsed());
+            let _ = write_error(
+                &mut wr,
+                503,
+                "Service Unavailable",
+                &[b"Retry-After: 1\r\n"],
+                &shared,
+            )
+            .await;
+            side = Some(rs);
+            break;
+        }
 
         if let BodyFraming::Length(n) = parsed.framing {
             let max = cfg.limits.max_body_size;
@@ -115,6 +159,12 @@ async fn serve_inner(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
 
         let slot = shared.pool.acquire().await;
         let (tx, rx) = oneshot::channel();
+        // What the access log needs outlives the head handed to the application.
+        let logged = shared
+            .access_log
+            .as_ref()
+            .map(|_| LoggedRequest::of(&parsed));
+        let head_len = parsed.buf.len() as u64;
         shared.dispatch.dispatch(Exchange {
             head: RequestHead {
                 parsed,
@@ -123,13 +173,37 @@ async fn serve_inner(stream: Stream, info: Arc<ConnInfo>, shared: Arc<Shared>) {
             body,
             responder: Responder { tx },
         });
-        let mut keep = write_response(&mut wr, rx, ans, body_shared.as_deref(), &shared).await;
-        drop(slot);
-
+        let outcome = write_response(&mut wr, rx, ans, body_shared.as_deref(), &shared).await;
+        let mut keep = outcome.keep;
+        let mut body_read = 0;
         if let Some(b) = body_shared {
-            let (back, complete) = b.reclaim().await;
+            let (back, complete, received) = b.reclaim().await;
             keep = keep && complete;
+            body_read = received;
             side = back;
+        }
+        let worker = slot.worker();
+        Stats::add(&worker.bytes_read, head_len + body_read);
+        Stats::add(&worker.bytes_written, outcome.bytes);
+        drop(slot);
+        let elapsed = started.elapsed();
+        shared.stats.record(outcome.status, elapsed);
+        if let (Some(log), Some(req)) = (&shared.access_log, &logged) {
+            let version = if req.http11 { "HTTP/1.1" } else { "HTTP/1.0" };
+            let entry = Entry {
+                remote: &remote_text,
+                method: &req.method,
+                target: &req.target,
+                version,
+                status: outcome.status,
+                bytes: outcome.body_bytes,
+                referer: &req.referer,
+                user_agent: &req.user_agent,
+                elapsed,
+            };
+            if !log.log(&entry) {
+                Stats::add(&shared.stats.access_log_dropped, 1);
+            }
         }
         if !keep || *shutdown.borrow() {
             break;
@@ -212,15 +286,89 @@ async fn read_buf(rd: &mut ReadHalf, buf: &mut BytesMut) -> io::Result<usize> {
     rd.read_buf(buf).await
 }
 
-/// Write the application's response. Returns whether the connection may be kept alive.
+/// The request line bits the access log keeps, copied only when the log is on.
+struct LoggedRequest {
+    method: Vec<u8>,
+    target: Vec<u8>,
+    http11: bool,
+    referer: Vec<u8>,
+    user_agent: Vec<u8>,
+}
+
+impl LoggedRequest {
+    fn of(h: &ParsedHead) -> Self {
+        let span = |s: (u32, u32)| h.buf[s.0 as usize..s.1 as usize].to_vec();
+        let header = |name: &[u8]| {
+            h.headers
+                .iter()
+                .find(|(n, _)| h.buf[n.0 as usize..n.1 as usize].eq_ignore_ascii_case(name))
+                .map(|(_, v)| span(*v))
+                .unwrap_or_default()
+        };
+        LoggedRequest {
+            method: span(h.method),
+            target: span(h.target),
+            http11: h.version == Version::Http11,
+            referer: header(b"referer"),
+            user_agent: header(b"user-agent"),
+        }
+    }
+}
+
+/// How a response went.
+struct Outcome {
+    /// The connection may carry another request.
+    keep: bool,
+    /// The status sent (500 when the application gave none).
+    status: u16,
+    /// Bytes written, head included.
+    bytes: u64,
+    /// Body bytes written.
+    body_bytes: u64,
+}
+
+/// Read an optional PROXY protocol header. `Ok(Some)`: the client it names; `Ok(None)`: a LOCAL
+/// header (health check); `Err`: no valid header within `timeout`.
+async fn read_proxy_header(
+    rs: &mut ReadSide,
+    shared: &Shared,
+) -> Result<Option<std::net::SocketAddr>, ()> {
+    let deadline = Instant::now() + shared.config.limits.timeout;
+    loop {
+        match proxy::parse(&rs.buf) {
+            Ok(Some((header, n))) => {
+                let _ = rs.buf.split_to(n);
+                return Ok(match header {
+                    proxy::ProxyHeader::Client(sa) => Some(sa),
+                    proxy::ProxyHeader::Local => None,
+                });
+            }
+            Ok(None) => {}
+            Err(_) => return Err(()),
+        }
+        rs.buf.reserve(256);
+        match tokio::time::timeout_at(deadline, read_buf(&mut rs.rd, &mut rs.buf)).await {
+            Ok(Ok(n)) if n > 0 => Stats::add(&shared.stats.bytes_read, n as u64),
+            _ => return Err(()),
+        }
+    }
+}
+
+/// Write the application's response.
 async fn write_response(
     wr: &mut WriteHalf,
     mut rx: oneshot::Receiver<Reply>,
     ans: Answer,
     body: Option<&BodyShared>,
     shared: &Shared,
-) -> bool {
+) -> Outcome {
     let cfg = &shared.config;
+    let fail = |status| Outcome {
+        keep: false,
+        status,
+        bytes: 0,
+        body_bytes: 0,
+    };
     let expects_continue = body.is_some_and(|b| {
         b.continue_pending
             .load(std::sync::atomic::Ordering::Acquire)
@@ -237,7 +385,7 @@ async fn write_response(
             _ = wanted => {
                 // The application's first read: now the client may send the body.
                 if ans.http11 && write_all(wr, &[b"HTTP/1.1 100 Continue\r\n\r\n"], shared).await.is_err() {
-                    return false;
+                    return fail(500);
                 }
                 rx.await
             }
@@ -251,8 +399,15 @@ async fn write_response(
     match reply {
         Err(_) => {
             // The application dropped the request without an answer.
-            let _ = write_plain(wr, 500, "Internal Server Error", true, shared).await;
-            false
+            let bytes = write_plain(wr, 500, "Internal Server Error", true, shared)
+                .await
+                .unwrap_or(0);
+            Outcome {
+                keep: false,
+                status: 500,
+                bytes: bytes as u64,
+                body_bytes: 0,
+            }
         }
         Ok(Reply::Full(head, bytes)) => {
             let len = bytes.len() as u64;
@@ -283,13 +438,22 @@ async fn write_response(
                 &cfg.server_software,
                 &mut out,
             );
+            let body_len = body_bytes.len() as u64;
             let ok = if body_bytes.len() <= COALESCE_LIMIT {
                 out.extend_from_slice(body_bytes);
                 write_all(wr, &[&out], shared).await
             } else {
                 write_all(wr, &[&out, body_bytes], shared).await
             };
-            ok.is_ok() && keep
+            match ok {
+                Ok(n) => Outcome {
+                    keep,
+                    status: head.status(),
+                    bytes: n as u64,
+                    body_bytes: body_len,
+                },
+                Err(_) => fail(head.status()),
+            }
         }
         Ok(Reply::Stream(head, rx)) => {
             let (framing, k) = encode::framing(&head, &ans, None);
@@ -304,10 +468,16 @@ async fn write_response(
                 &cfg.server_software,
                 &mut out,
             );
-            if write_all(wr, &[&out], shared).await.is_err() {
-                return false;
+            let Ok(head_bytes) = write_all(wr, &[&out], shared).await else {
+                return fail(head.status());
+            };
+            let (whole, body_bytes) = write_stream(wr, rx, framing, shared).await;
+            Outcome {
+                keep: whole && keep,
+                status: head.status(),
+                bytes: head_bytes as u64 + body_bytes,
+                body_bytes,
             }
-            write_stream(wr, rx, framing, shared).await && keep
         }
     }
 }
@@ -318,26 +488,27 @@ async fn write_stream(
     mut rx: mpsc::Receiver<StreamEvent>,
     framing: Framing,
     shared: &Shared,
-) -> bool {
+) -> (bool, u64) {
     let mut sent: u64 = 0;
     loop {
         match rx.recv().await {
             // The sender went away without End: treat as cut.
-            None | Some(StreamEvent::Abort) => return false,
+            None | Some(StreamEvent::Abort) => return (false, sent),
             Some(StreamEvent::End) => {
-                return match framing {
+                let whole = match framing {
                     Framing::Chunked => write_all(wr, &[b"0\r\n\r\n"], shared).await.is_ok(),
                     Framing::Length(n) => sent == n,
                     Framing::Close => false,
                     Framing::Empty => true,
                 };
+                return (whole, sent);
             }
             Some(StreamEvent::Data(chunk)) => {
                 if chunk.is_empty() {
                     continue;
                 }
                 let ok = match framing {
-                    Framing::Empty => Ok(()),
+                    Framing::Empty => Ok(0),
                     Framing::Close => write_all(wr, &[&chunk], shared).await,
                     Framing::Chunked => {
                         let mut h = Vec::with_capacity(12);
@@ -350,34 +521,46 @@ async fn write_stream(
                         let r = write_all(wr, &[&chunk[..take]], shared).await;
                         if (chunk.len() as u64) > room {
                             // More than the declared Content-Length: cut here.
-                            return false;
+                            return (false, sent + take as u64);
                         }
-                        r
+                        r.map(|_| 0)
                     }
                 };
                 sent += chunk.len() as u64;
                 if ok.is_err() {
-                    return false;
+                    return (false, sent);
                 }
             }
         }
     }
 }
 
-/// Answer with a short `text/plain` response from the server itself.
+/// Answer with a short `text/plain` response from the server itself, then close.
 async fn write_plain(
     wr: &mut WriteHalf,
     status: u16,
     reason: &str,
     close: bool,
     shared: &Shared,
-) -> io::Result<()> {
+) -> io::Result<usize> {
+    debug_assert!(close, "the server's own answers always close");
+    write_error(wr, status, reason, &[], shared).await
+}
+
+/// A short `text/plain` answer with `Connection: close` and optional extra header lines.
+async fn write_error(
+    wr: &mut WriteHalf,
+    status: u16,
+    reason: &str,
+    extra: &[&[u8]],
+    shared: &Shared,
+) -> io::Result<usize> {
     let head = ResponseHead::plain(status, reason);
     let body = format!("{reason}\n");
     let ans = Answer {
         http11: true,
         is_head: false,
-        keep_alive: !close,
+        keep_alive: false,
     };
     let mut out = Vec::with_capacity(256);
     let len = body.len() as u64;
@@ -386,17 +569,23 @@ async fn write_plain(
         &ans,
         Framing::Length(len),
         Some(len),
-        !close,
+        false,
         &shared.config.server_software,
         &mut out,
     );
+    // Extra header lines go before the blank line that ends the head.
+    out.truncate(out.len() - 2);
+    for line in extra {
+        out.extend_from_slice(line);
+    }
+    out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body.as_bytes());
     write_all(wr, &[&out], shared).await
 }
 
 /// Write every slice, within `timeout` in all: a client that stops reading is cut off. A write
 /// that completes at once (the common case) never arms a timer.
-async fn write_all(wr: &mut WriteHalf, parts: &[&[u8]], shared: &Shared) -> io::Result<()> {
+async fn write_all(wr: &mut WriteHalf, parts: &[&[u8]], shared: &Shared) -> io::Result<usize> {
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let fut = async {
         let mut slices: Vec<IoSlice<'_>> = parts
@@ -423,7 +612,7 @@ async fn write_all(wr: &mut WriteHalf, parts: &[&[u8]], shared: &Shared) -> io::
     match result {
         Ok(Ok(())) => {
             Stats::add(&shared.stats.bytes_written, total as u64);
-            Ok(())
+            Ok(total)
         }
         Ok(Err(e)) => {
             Stats::add(&shared.stats.socket_errors, 1);

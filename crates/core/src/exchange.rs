@@ -353,10 +353,11 @@ impl BodyShared {
 
     /// Take the read side back after the response. `Some` with `true` when the body was read (or
     /// drained from the buffer) to its end, so the next request can follow on the connection.
-    pub(crate) async fn reclaim(&self) -> (Option<ReadSide>, bool) {
+    /// The third value is how many body bytes the application read.
+    pub(crate) async fn reclaim(&self) -> (Option<ReadSide>, bool, u64) {
         let mut st = self.state.lock().await;
         let complete = st.finish_from_buffer();
-        (st.side.take(), complete)
+        (st.side.take(), complete, st.received)
     }
 }
 

@@ -9,6 +9,7 @@
 //! framing. `conn` drives one connection; `server` accepts and stops.
 #![deny(missing_docs, missing_debug_implementations)]
 
+mod access_log;
 mod config;
 mod conn;
 mod error;
@@ -16,17 +17,19 @@ mod exchange;
 mod listener;
 mod pool;
 mod proto;
+mod proxy;
 mod server;
 mod stats;
 
+pub use access_log::{AccessLogConfig, AccessLogFormat, AccessLogTarget};
 pub use config::{BindAddr, Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
 pub use error::{Error, Kind};
 pub use exchange::{
     BodySender, ConnInfo, Exchange, RequestBody, RequestHead, Responder, STREAM_WINDOW,
 };
 pub use listener::{BoundAddr, PeerAddr};
-pub use pool::{Pool, Slot};
+pub use pool::{Pool, Slot, WorkerStats};
 pub use proto::encode::ResponseHead;
 pub use proto::head::Version;
 pub use server::{Dispatch, Server};
-pub use stats::{Stats, StatsSnapshot};
+pub use stats::{Histogram, Stats, StatsSnapshot, LATENCY_BUCKETS};

@@ -37,13 +37,23 @@ pub enum PeerAddr {
 pub(crate) enum Listener {
     Tcp(TcpListener),
     #[cfg(unix)]
-    Unix(UnixListener, PathBuf),
+    /// The listener, its path, and whether the socket file is ours to remove on stop.
+    Unix(UnixListener, PathBuf, bool),
+}
+
+/// Socket options applied before `listen`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BindOptions {
+    pub backlog: u32,
+    pub reuse_port: bool,
+    pub unix_mode: Option<u32>,
 }
 
 /// Create, configure and bind the listening socket. Must run inside a tokio runtime.
-pub(crate) fn bind(addr: &BindAddr, backlog: u32) -> Result<Listener, Error> {
-    let backlog = backlog.clamp(1, i32::MAX as u32) as i32;
+pub(crate) fn bind(addr: &BindAddr, opts: BindOptions) -> Result<Listener, Error> {
+    let backlog = opts.backlog.clamp(1, i32::MAX as u32) as i32;
     match addr {
+        BindAddr::Fd(fd) => from_fd(*fd),
         BindAddr::Tcp(sa) => {
             let fail = |what: &str, e| Error::io(Kind::Bind, format!("cannot {what} {sa}"), e);
             let socket = Socket::new(Domain::for_address(*sa), Type::STREAM, None)
@@ -52,6 +62,22 @@ pub(crate) fn bind(addr: &BindAddr, backlog: u32) -> Result<Listener, Error> {
             socket
                 .set_reuse_address(true)
                 .map_err(|e| fail("set SO_REUSEADDR on", e))?;
+            #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos"))))]
+            if opts.reuse_port {
+                socket
+                    .set_reuse_port(true)
+                    .map_err(|e| fail("set SO_REUSEPORT on", e))?;
+            }
+            #[cfg(not(unix))]
+            if opts.reuse_port {
+                return Err(fail(
+                    "set SO_REUSEPORT on",
+                    io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "reusePort is only available on UNIX",
+                    ),
+                ));
+            }
             socket.bind(&(*sa).into()).map_err(|e| fail("bind", e))?;
             socket.listen(backlog).map_err(|e| fail("listen on", e))?;
             socket
@@ -85,13 +111,18 @@ pub(crate) fn bind(addr: &BindAddr, backlog: u32) -> Result<Listener, Error> {
                 .map_err(|e| fail("create a socket for", e))?;
             let sa = SockAddr::unix(path).map_err(|e| fail("use the path", e))?;
             socket.bind(&sa).map_err(|e| fail("bind", e))?;
+            if let Some(mode) = opts.unix_mode {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| fail("set the mode of", e))?;
+            }
             socket.listen(backlog).map_err(|e| fail("listen on", e))?;
             socket
                 .set_nonblocking(true)
                 .map_err(|e| fail("configure", e))?;
             let std_listener: std::os::unix::net::UnixListener = socket.into();
             let l = UnixListener::from_std(std_listener).map_err(|e| fail("register", e))?;
-            Ok(Listener::Unix(l, path.clone()))
+            Ok(Listener::Unix(l, path.clone(), true))
         }
         #[cfg(not(unix))]
         BindAddr::Unix(path) => Err(Error::new(
@@ -104,6 +135,47 @@ pub(crate) fn bind(addr: &BindAddr, backlog: u32) -> Result<Listener, Error> {
     }
 }
 
+/// Adopt a listening socket passed by the service manager (systemd socket activation).
+#[cfg(unix)]
+fn from_fd(fd: i32) -> Result<Listener, Error> {
+    use std::os::fd::FromRawFd;
+    let fail = |what: &str, e| {
+        Error::io(
+            Kind::Bind,
+            format!("cannot {what} inherited descriptor {fd}"),
+            e,
+        )
+    };
+    if fd < 0 {
+        return Err(fail("use", io::Error::from(io::ErrorKind::InvalidInput)));
+    }
+    // SAFETY: the service manager handed this descriptor to the process (LISTEN_FDS) for this
+    // server to own; the caller passes each descriptor to exactly one server.
+    let socket = unsafe { Socket::from_raw_fd(fd) };
+    socket
+        .set_nonblocking(true)
+        .map_err(|e| fail("configure", e))?;
+    let local = socket.local_addr().map_err(|e| fail("inspect", e))?;
+    if local.as_socket().is_some() {
+        let l = TcpListener::from_std(socket.into()).map_err(|e| fail("register", e))?;
+        Ok(Listener::Tcp(l))
+    } else {
+        let path = local.as_pathname().map(PathBuf::from).unwrap_or_default();
+        let std_listener: std::os::unix::net::UnixListener = socket.into();
+        let l = UnixListener::from_std(std_listener).map_err(|e| fail("register", e))?;
+        // Not ours to remove on stop: the service manager owns the socket file.
+        Ok(Listener::Unix(l, path, false))
+    }
+}
+
+#[cfg(not(unix))]
+fn from_fd(fd: i32) -> Result<Listener, Error> {
+    Err(Error::new(
+        Kind::Bind,
+        format!("inherited descriptors ({fd}) are only available on UNIX"),
+    ))
+}
+
 impl Listener {
     pub(crate) fn local_addr(&self) -> BoundAddr {
         match self {
@@ -112,7 +184,7 @@ impl Listener {
                 .map(BoundAddr::Tcp)
                 .unwrap_or(BoundAddr::Tcp(SocketAddr::from(([0, 0, 0, 0], 0)))),
             #[cfg(unix)]
-            Listener::Unix(_, p) => BoundAddr::Unix(p.clone()),
+            Listener::Unix(_, p, _) => BoundAddr::Unix(p.clone()),
         }
     }
 
@@ -127,7 +199,7 @@ impl Listener {
                 Ok((Stream::Tcp(s), PeerAddr::Tcp(peer), local))
             }
             #[cfg(unix)]
-            Listener::Unix(l, _) => {
+            Listener::Unix(l, _, _) => {
                 let (s, _) = l.accept().await?;
                 Ok((Stream::Unix(s), PeerAddr::Unix, PeerAddr::Unix))
             }
@@ -137,7 +209,7 @@ impl Listener {
     /// Remove the socket file of a UNIX listener.
     pub(crate) fn cleanup(&self) {
         #[cfg(unix)]
-        if let Listener::Unix(_, p) = self {
+        if let Listener::Unix(_, p, true) = self {
             let _ = std::fs::remove_file(p);
         }
     }

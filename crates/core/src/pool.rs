@@ -3,10 +3,24 @@
 //! A slot is taken when a request head has been read and given back when its response is done,
 //! so an idle keep-alive connection holds no slot (the original server's best-known flaw).
 
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The figures of one worker (one slot of the pool), as the original server keeps per thread.
+#[derive(Debug, Default)]
+pub struct WorkerStats {
+    /// Requests this worker ran.
+    pub requests: AtomicU64,
+    /// Request body bytes read while this worker held the request.
+    pub bytes_read: AtomicU64,
+    /// Response bytes written while this worker held the request.
+    pub bytes_written: AtomicU64,
+    /// Microseconds spent holding requests.
+    pub work_micros: AtomicU64,
+}
 
 /// Request slots, `min ..= max`, with a queue of requests waiting for one.
 #[derive(Debug)]
@@ -16,12 +30,37 @@ pub struct Pool {
     max: Option<usize>,
     size: AtomicUsize,
     waiting: AtomicUsize,
+    /// Indices of free worker records; taking one is the slot's assignment, not counting.
+    free: Mutex<Vec<usize>>,
+    workers: Mutex<Vec<Arc<WorkerStats>>>,
 }
 
-/// A taken slot; dropping it gives the slot back.
+/// A taken slot; dropping it gives the slot back and adds its work time.
 #[derive(Debug)]
 pub struct Slot {
     _permit: OwnedSemaphorePermit,
+    index: usize,
+    worker: Arc<WorkerStats>,
+    since: Instant,
+    pool: Arc<Pool>,
+}
+
+impl Slot {
+    /// The worker record this request is counted in.
+    pub fn worker(&self) -> &WorkerStats {
+        &self.worker
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.worker
+            .work_micros
+            .fetch_add(self.since.elapsed().as_micros() as u64, Relaxed);
+        if let Ok(mut free) = self.pool.free.lock() {
+            free.push(self.index);
+        }
+    }
 }
 
 impl Pool {
@@ -34,22 +73,66 @@ impl Pool {
             max: max.map(|m| m.max(min)),
             size: AtomicUsize::new(min),
             waiting: AtomicUsize::new(0),
+            free: Mutex::new((0..min).rev().collect()),
+            workers: Mutex::new((0..min).map(|_| Arc::default()).collect()),
         }
     }
 
     /// Wait for a free slot.
-    pub async fn acquire(&self) -> Slot {
+    pub async fn acquire(self: &Arc<Self>) -> Slot {
         if let Ok(p) = self.sem.clone().try_acquire_owned() {
-            return Slot { _permit: p };
+            return self.assign(p);
         }
         self.waiting.fetch_add(1, Relaxed);
         let permit = self.sem.clone().acquire_owned().await;
         self.waiting.fetch_sub(1, Relaxed);
         match permit {
-            Ok(p) => Slot { _permit: p },
+            Ok(p) => self.assign(p),
             // The semaphore is never closed; if it were, waiting forever would be the bug.
             Err(_) => std::future::pending().await,
         }
+    }
+
+    fn assign(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Slot {
+        // There are at least as many worker records as permits, so a free index exists; should
+        // the lists ever disagree, a fresh record keeps the request going.
+        let index = self.free.lock().ok().and_then(|mut f| f.pop());
+        let (index, worker) = match index {
+            Some(i) => {
+                let w = self
+                    .workers
+                    .lock()
+                    .ok()
+                    .and_then(|w| w.get(i).cloned())
+                    .unwrap_or_default();
+                (i, w)
+            }
+            None => {
+                let w: Arc<WorkerStats> = Arc::default();
+                let i = self
+                    .workers
+                    .lock()
+                    .map(|mut ws| {
+                        ws.push(w.clone());
+                        ws.len() - 1
+                    })
+                    .unwrap_or(0);
+                (i, w)
+            }
+        };
+        w_inc(&worker.requests);
+        Slot {
+            _permit: permit,
+            index,
+            worker,
+            since: Instant::now(),
+            pool: self.clone(),
+        }
+    }
+
+    /// The per-worker records, one per slot the pool has had.
+    pub fn workers(&self) -> Vec<Arc<WorkerStats>> {
+        self.workers.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
     /// The minimum number of slots.
@@ -82,6 +165,14 @@ impl Pool {
         let size = self.size.load(Relaxed);
         let room = self.max.map_or(n, |m| m.saturating_sub(size).min(n));
         if room > 0 {
+            if let (Ok(mut ws), Ok(mut free)) = (self.workers.lock(), self.free.lock()) {
+                let have = ws.len();
+                let need = (size + room).saturating_sub(have);
+                for i in 0..need {
+                    ws.push(Arc::default());
+                    free.push(have + i);
+                }
+            }
             self.size.fetch_add(room, Relaxed);
             self.sem.add_permits(room);
         }
@@ -98,6 +189,10 @@ impl Pool {
     }
 }
 
+fn w_inc(c: &AtomicU64) {
+    c.fetch_add(1, Relaxed);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +200,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn slots_are_counted_under_concurrency() {
         let pool = Arc::new(Pool::new(3, Some(5)));
+        let total_before: u64 = 0;
         let mut tasks = Vec::new();
         let inside = Arc::new(AtomicUsize::new(0));
         let peak = Arc::new(AtomicUsize::new(0));
@@ -122,6 +218,16 @@ mod tests {
             t.await.unwrap();
         }
         assert!(peak.load(Relaxed) <= 3);
+        let counted: u64 = pool
+            .workers()
+            .iter()
+            .map(|w| w.requests.load(Relaxed))
+            .sum();
+        assert_eq!(
+            counted - total_before,
+            64,
+            "every request is counted in exactly one worker"
+        );
         assert_eq!(pool.idle(), 3);
         assert_eq!(pool.qsize(), 0);
         assert_eq!(pool.grow(10), 2);

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
+use crate::access_log::{AccessLog, AccessLogConfig};
 use crate::config::ServerConfig;
 use crate::conn;
 use crate::error::{Error, Kind};
@@ -28,12 +29,15 @@ pub(crate) struct Shared {
     pub config: ServerConfig,
     pub dispatch: Arc<dyn Dispatch>,
     pub stats: Arc<Stats>,
-    pub pool: Pool,
+    pub pool: Arc<Pool>,
+    pub access_log: Option<AccessLog>,
     pub shutdown_rx: watch::Receiver<bool>,
     /// Set once in-flight requests ran out of time: every connection task ends at once.
     force_rx: watch::Receiver<bool>,
     live: AtomicUsize,
     all_closed: Notify,
+    /// Woken whenever a connection closes (the accept loop waits on it at `max_connections`).
+    conn_closed: Notify,
     #[cfg(test)]
     pub panic_on_connect: std::sync::atomic::AtomicBool,
 }
@@ -63,18 +67,37 @@ impl Server {
     /// [`Kind::Bind`] when the socket cannot be created, bound or listened on;
     /// [`Kind::InvalidOption`] for a configuration the server cannot use.
     pub fn start(config: ServerConfig, dispatch: Arc<dyn Dispatch>) -> Result<Server, Error> {
+        Self::start_with_log(config, dispatch, None)
+    }
+
+    /// [`Server::start`] with an access log.
+    ///
+    /// # Errors
+    /// As [`Server::start`], and [`Kind::InvalidOption`] when the access log cannot be opened.
+    pub fn start_with_log(
+        config: ServerConfig,
+        dispatch: Arc<dyn Dispatch>,
+        access_log: Option<AccessLogConfig>,
+    ) -> Result<Server, Error> {
         if config.limits.timeout.is_zero() {
             return Err(Error::new(
                 Kind::InvalidOption,
                 "timeout must be greater than 0",
             ));
         }
-        let listener = listener::bind(&config.bind, config.backlog)?;
+        let access_log = access_log.as_ref().map(AccessLog::open).transpose()?;
+        let opts = listener::BindOptions {
+            backlog: config.backlog,
+            reuse_port: config.reuse_port,
+            unix_mode: config.unix_mode,
+        };
+        let listener = listener::bind(&config.bind, opts)?;
         let local = listener.local_addr();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let (force_tx, force_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
-            pool: Pool::new(config.min_workers, config.max_workers),
+            pool: Arc::new(Pool::new(config.min_workers, config.max_workers)),
+            access_log,
             config,
             dispatch,
             stats: Arc::new(Stats::default()),
@@ -82,6 +105,7 @@ impl Server {
             force_rx,
             live: AtomicUsize::new(0),
             all_closed: Notify::new(),
+            conn_closed: Notify::new(),
             #[cfg(test)]
             panic_on_connect: std::sync::atomic::AtomicBool::new(false),
         });
@@ -109,6 +133,11 @@ impl Server {
     /// The worker pool.
     pub fn pool(&self) -> &Pool {
         &self.shared.pool
+    }
+
+    /// The configuration the server runs with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
     }
 
     /// Stop: no new connections at once; idle keep-alive connections close at once; requests in
@@ -157,6 +186,16 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
     let listener = CleanupListener(listener);
     let mut logged_exhaustion = false;
     loop {
+        if let Some(max) = shared.config.max_connections {
+            // At the cap, stop accepting: the kernel's backlog holds new clients until one closes.
+            loop {
+                let closed = shared.conn_closed.notified();
+                if shared.live.load(Ordering::Acquire) < max {
+                    break;
+                }
+                closed.await;
+            }
+        }
         match listener.0.accept(shared.config.nodelay).await {
             Ok((stream, remote, local)) => {
                 Stats::add(&shared.stats.accepts, 1);
@@ -164,7 +203,7 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
                 Stats::add(&shared.stats.open_connections, 1);
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    let info = Arc::new(ConnInfo { remote, local });
+                    let info = ConnInfo { remote, local };
                     let mut force = shared.force_rx.clone();
                     tokio::select! {
                         _ = conn::serve(stream, info, shared.clone()) => {}

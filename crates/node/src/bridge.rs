@@ -30,6 +30,8 @@ pub struct Slot {
 
 /// The queue, the open requests, and the way to wake JavaScript.
 pub struct Bridge {
+    /// Peers whose X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted: head::Trusted,
     queue: Mutex<Vec<u8>>,
     slots: Mutex<HashMap<u32, Slot>>,
     next_id: AtomicU32,
@@ -43,8 +45,9 @@ impl std::fmt::Debug for Bridge {
 }
 
 impl Bridge {
-    pub fn new() -> Arc<Self> {
+    pub fn new(trusted: Vec<String>) -> Arc<Self> {
         Arc::new(Bridge {
+            trusted: head::Trusted::new(trusted),
             queue: Mutex::new(Vec::new()),
             slots: Mutex::new(HashMap::new()),
             next_id: AtomicU32::new(1),
@@ -107,7 +110,7 @@ impl Dispatch for Bridge {
         let was_empty = match self.queue.lock() {
             Ok(mut q) => {
                 let was_empty = q.is_empty();
-                head::pack(&mut q, id, &head);
+                head::pack(&mut q, id, &head, &self.trusted);
                 was_empty
             }
             Err(_) => return,

@@ -10,6 +10,7 @@
 //! ```
 
 use std::io::Write;
+use std::net::IpAddr;
 
 use gatehouse_core::{PeerAddr, RequestHead, Version};
 
@@ -17,6 +18,89 @@ use gatehouse_core::{PeerAddr, RequestHead, Version};
 pub const FLAG_HTTP11: u8 = 1;
 /// Flag: the decoded PATH_INFO is valid UTF-8.
 pub const FLAG_PATH_UTF8: u8 = 2;
+/// Flag: the request came over HTTPS (as a trusted proxy says with X-Forwarded-Proto).
+pub const FLAG_HTTPS: u8 = 4;
+
+/// The peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (gunicorn's and uvicorn's
+/// `forwarded_allow_ips`): exact addresses, `*` for any, `unix` for UNIX socket peers.
+#[derive(Debug, Default)]
+pub struct Trusted {
+    any: bool,
+    unix: bool,
+    ips: Vec<IpAddr>,
+}
+
+impl Trusted {
+    pub fn new(list: Vec<String>) -> Self {
+        let mut t = Trusted::default();
+        for item in list {
+            match item.as_str() {
+                "*" => t.any = true,
+                "unix" => t.unix = true,
+                other => {
+                    if let Ok(ip) = other.trim_matches(|c| c == '[' || c == ']').parse() {
+                        t.ips.push(ip);
+                    }
+                }
+            }
+        }
+        t
+    }
+
+    fn trusts_ip(&self, ip: IpAddr) -> bool {
+        self.any
+            || self.ips.contains(&ip)
+            || ip.to_canonical() != ip && self.ips.contains(&ip.to_canonical())
+    }
+
+    fn trusts(&self, peer: &PeerAddr) -> bool {
+        match peer {
+            PeerAddr::Tcp(sa) => self.trusts_ip(sa.ip()),
+            PeerAddr::Unix => self.any || self.unix,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.any && !self.unix && self.ips.is_empty()
+    }
+}
+
+/// The client a trusted proxy names: the rightmost X-Forwarded-For entry that is not itself a
+/// trusted proxy (a client can prepend anything, so entries left of that are not believed).
+fn forwarded_client<'a>(head: &'a RequestHead, trusted: &Trusted) -> Option<&'a [u8]> {
+    let mut chosen = None;
+    for (name, value) in head.headers() {
+        if !name.eq_ignore_ascii_case(b"x-forwarded-for") {
+            continue;
+        }
+        for entry in value.split(|&b| b == b',').rev() {
+            let entry = trim(entry);
+            if entry.is_empty() {
+                continue;
+            }
+            chosen = Some(entry);
+            let parsed = std::str::from_utf8(entry)
+                .ok()
+                .and_then(|s| s.parse::<IpAddr>().ok());
+            if !parsed.is_some_and(|ip| trusted.trusts_ip(ip)) {
+                return Some(entry);
+            }
+        }
+    }
+    chosen
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &s[start..end]
+}
 
 fn put_str(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(&(s.len() as u32).to_le_bytes());
@@ -38,7 +122,7 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Append the packed record of one request to `out`.
-pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead) {
+pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead, trusted: &Trusted) {
     out.extend_from_slice(&id.to_le_bytes());
     let flags_at = out.len();
     out.push(0);
@@ -55,19 +139,27 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead) {
     }
     out[flags_at] = flags;
     put_str(out, head.query());
-    match &head.conn().remote {
-        PeerAddr::Tcp(sa) => {
-            put_fmt(out, |o| {
-                let _ = write!(o, "{}", sa.ip());
-            });
-            put_fmt(out, |o| {
-                let _ = write!(o, "{}", sa.port());
-            });
+    let from_proxy = !trusted.is_empty() && trusted.trusts(&head.conn().remote);
+    if from_proxy {
+        let proto = head
+            .headers()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(b"x-forwarded-proto"))
+            .last()
+            .map(|(_, v)| trim(v));
+        if proto.is_some_and(|p| p.eq_ignore_ascii_case(b"https")) {
+            out[flags_at] |= FLAG_HTTPS;
         }
-        PeerAddr::Unix => {
-            put_str(out, b"");
-            put_str(out, b"");
-        }
+    }
+    let client = if from_proxy {
+        forwarded_client(head, trusted)
+    } else {
+        None
+    };
+    if let Some(client) = client {
+        put_str(out, client);
+        put_str(out, b"0");
+    } else {
+        pack_peer(out, &head.conn().remote);
     }
 
     // CGI variables from the header fields, repeats joined (RFC 9110 section 5.3), written
@@ -115,6 +207,24 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead) {
         count += 1;
     }
     out[count_at..count_at + 2].copy_from_slice(&count.to_le_bytes());
+}
+
+/// REMOTE_ADDR and REMOTE_PORT of the connection's peer.
+fn pack_peer(out: &mut Vec<u8>, peer: &PeerAddr) {
+    match peer {
+        PeerAddr::Tcp(sa) => {
+            put_fmt(out, |o| {
+                let _ = write!(o, "{}", sa.ip());
+            });
+            put_fmt(out, |o| {
+                let _ = write!(o, "{}", sa.port());
+            });
+        }
+        PeerAddr::Unix => {
+            put_str(out, b"");
+            put_str(out, b"");
+        }
+    }
 }
 
 /// Write the CGI name of a header, prefixed by its u16 length.

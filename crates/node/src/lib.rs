@@ -14,7 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use gatehouse_core::{BindAddr, BoundAddr, Protocol, ResponseHead, Server, ServerConfig};
+use std::sync::atomic::Ordering::Relaxed;
+
+use gatehouse_core::{
+    AccessLogConfig, AccessLogFormat, AccessLogTarget, BindAddr, BoundAddr, Protocol, ResponseHead,
+    Server, ServerConfig, LATENCY_BUCKETS,
+};
 use napi::bindgen_prelude::{Buffer, Either, Function, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -66,6 +71,43 @@ pub struct NativeOptions {
     /// -1 for no limit.
     pub max_threads: i32,
     pub server_software: String,
+    /// Requests that may wait for a slot before 503.
+    pub max_queue: u32,
+    /// -1 for no limit.
+    pub max_connections: i32,
+    pub reuse_port: bool,
+    /// File mode of a UNIX socket; -1 to leave it.
+    pub unix_mode: i32,
+    pub proxy_protocol: bool,
+    /// Peers whose X-Forwarded-For / X-Forwarded-Proto are trusted ("*" for any).
+    pub forwarded_allow_ips: Vec<String>,
+    /// "-" for stdout, or a file path.
+    pub access_log: Option<String>,
+    /// "common" or "combined".
+    pub access_log_format: Option<String>,
+    /// An inherited listening descriptor (systemd socket activation).
+    pub fd: Option<i32>,
+}
+
+/// The figures of one worker (pool slot).
+#[napi(object)]
+pub struct NativeWorker {
+    pub requests: f64,
+    pub bytes_read: f64,
+    pub bytes_written: f64,
+    pub work_seconds: f64,
+}
+
+/// The request-duration histogram and the status counts.
+#[napi(object)]
+pub struct NativeHistogram {
+    /// Upper bounds in seconds (the last bucket, +Inf, is not listed).
+    pub bounds: Vec<f64>,
+    /// Cumulative counts, one more than `bounds` (+Inf last).
+    pub cumulative: Vec<f64>,
+    pub sum_seconds: f64,
+    /// Flat pairs: status, count, status, count…
+    pub statuses: Vec<f64>,
 }
 
 /// Where the server listens once started.
@@ -88,6 +130,8 @@ pub struct NativeStats {
     pub rejected: f64,
     pub panics: f64,
     pub open_connections: f64,
+    pub overloaded: f64,
+    pub access_log_dropped: f64,
     pub pool_min: u32,
     pub pool_max: i32,
     pub pool_size: u32,
@@ -99,12 +143,14 @@ pub struct NativeStats {
 #[napi]
 pub struct NativeServer {
     config: ServerConfig,
+    access_log: Option<AccessLogConfig>,
     bridge: Arc<Bridge>,
     server: Arc<Mutex<Option<Arc<Server>>>>,
 }
 
 fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
     let bind = match (&o.path, &o.host) {
+        _ if o.fd.is_some() => BindAddr::Fd(o.fd.unwrap_or(-1)),
         (Some(p), _) => BindAddr::Unix(PathBuf::from(p)),
         (None, Some(h)) => {
             let ip: IpAddr = h
@@ -138,7 +184,24 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
         Some(o.max_threads as usize)
     };
     c.server_software = o.server_software.clone();
+    c.max_queue = o.max_queue as usize;
+    c.max_connections = usize::try_from(o.max_connections).ok();
+    c.reuse_port = o.reuse_port;
+    c.unix_mode = u32::try_from(o.unix_mode).ok();
+    c.proxy_protocol = o.proxy_protocol;
     Ok(c)
+}
+
+fn access_log_from(o: &NativeOptions) -> Option<AccessLogConfig> {
+    let target = match o.access_log.as_deref()? {
+        "-" => AccessLogTarget::Stdout,
+        path => AccessLogTarget::File(PathBuf::from(path)),
+    };
+    let format = match o.access_log_format.as_deref() {
+        Some("common") => AccessLogFormat::Common,
+        _ => AccessLogFormat::Combined,
+    };
+    Some(AccessLogConfig { target, format })
 }
 
 fn chunk_bytes(chunk: Either<String, Buffer>) -> Bytes {
@@ -159,9 +222,16 @@ fn response_head(status: &str, headers: &[String]) -> Result<ResponseHead> {
 impl NativeServer {
     #[napi(constructor)]
     pub fn new(options: NativeOptions) -> Result<Self> {
+        let trusted = options
+            .forwarded_allow_ips
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
         Ok(NativeServer {
             config: config_from(&options)?,
-            bridge: Bridge::new(),
+            access_log: access_log_from(&options),
+            bridge: Bridge::new(trusted),
             server: Arc::new(Mutex::new(None)),
         })
     }
@@ -183,10 +253,11 @@ impl NativeServer {
             })?;
         self.bridge.set_wake(Some(wake));
         let config = self.config.clone();
+        let access_log = self.access_log.clone();
         let bridge = self.bridge.clone();
         let slot = self.server.clone();
         env.spawn_future(async move {
-            let server = match Server::start(config, bridge.clone()) {
+            let server = match Server::start_with_log(config, bridge.clone(), access_log) {
                 Ok(s) => s,
                 Err(e) => {
                     bridge.set_wake(None);
@@ -244,12 +315,72 @@ impl NativeServer {
             rejected: s.rejected as f64,
             panics: s.panics as f64,
             open_connections: s.open_connections as f64,
+            overloaded: s.overloaded as f64,
+            access_log_dropped: s.access_log_dropped as f64,
             pool_min: pool.min() as u32,
             pool_max: pool.max().map_or(-1, |m| m as i32),
             pool_size: pool.size() as u32,
             pool_idle: pool.idle() as u32,
             pool_qsize: pool.qsize() as u32,
         })
+    }
+
+    /// Per-worker figures (one per pool slot the pool has had).
+    #[napi]
+    pub fn workers(&self) -> Vec<NativeWorker> {
+        let Some(server) = self.running() else {
+            return Vec::new();
+        };
+        server
+            .pool()
+            .workers()
+            .iter()
+            .map(|w| NativeWorker {
+                requests: w.requests.load(Relaxed) as f64,
+                bytes_read: w.bytes_read.load(Relaxed) as f64,
+                bytes_written: w.bytes_written.load(Relaxed) as f64,
+                work_seconds: w.work_micros.load(Relaxed) as f64 / 1e6,
+            })
+            .collect()
+    }
+
+    /// The request-duration histogram and the status counts.
+    #[napi]
+    pub fn histogram(&self) -> Option<NativeHistogram> {
+        let server = self.running()?;
+        let h = server.stats().histogram();
+        Some(NativeHistogram {
+            bounds: LATENCY_BUCKETS.to_vec(),
+            cumulative: h.cumulative.iter().map(|c| *c as f64).collect(),
+            sum_seconds: h.sum_seconds,
+            statuses: h
+                .statuses
+                .iter()
+                .flat_map(|(s, c)| [f64::from(*s), *c as f64])
+                .collect(),
+        })
+    }
+
+    /// Reset the counters (the original server's `clear_stats`).
+    #[napi]
+    pub fn clear_stats(&self) {
+        if let Some(server) = self.running() {
+            server.stats().clear();
+        }
+    }
+
+    /// Add up to `n` pool slots (never above max); returns how many were added.
+    #[napi]
+    pub fn pool_grow(&self, n: u32) -> u32 {
+        self.running()
+            .map_or(0, |s| s.pool().grow(n as usize) as u32)
+    }
+
+    /// Remove up to `n` free pool slots (never below min); returns how many were removed.
+    #[napi]
+    pub fn pool_shrink(&self, n: u32) -> u32 {
+        self.running()
+            .map_or(0, |s| s.pool().shrink(n as usize) as u32)
     }
 
     /// The whole response in one call (the fast path). Consumes the request.
@@ -378,6 +509,10 @@ impl NativeServer {
 }
 
 impl NativeServer {
+    fn running(&self) -> Option<Arc<Server>> {
+        self.server.lock().ok()?.clone()
+    }
+
     fn finish(&self, id: u32, abort: bool) -> Result<()> {
         let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
         let Some(sender) = slot.stream else {
