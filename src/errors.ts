@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'GH_ERR_INVALID_OPTION'
   | 'GH_ERR_APP'
   | 'GH_ERR_INTERNAL'
+  | 'GH_ERR_NO_BINDING'
 
 /** An error raised by gatehouse. Match on `code`, not on the message. */
 export class GatehouseError extends Error {
