@@ -216,6 +216,7 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
                     if shared.live.fetch_sub(1, Ordering::AcqRel) == 1 {
                         shared.all_closed.notify_waiters();
                     }
+                    shared.conn_closed.notify_waiters();
                 });
             }
             Err(e) => {
