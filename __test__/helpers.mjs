@@ -1,5 +1,6 @@
 // Shared test helpers: servers on port 0 that stop themselves, raw sockets, and a small HTTP/1.1
 // response reader for asserting on exact bytes.
+import { spawn } from 'node:child_process'
 import net from 'node:net'
 import { createRequire } from 'node:module'
 
@@ -141,3 +142,31 @@ export async function eventually(predicate, ms = 3000) {
   }
   return false
 }
+
+/** Spawn a process killed when the test ends; `nthLine(n)` resolves with its n-th stdout line. */
+export function spawnLines(t, cmd, args, env = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  t.teardown(() => child.kill('SIGKILL'))
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d) => (err += d))
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out, err })))
+  const lines = []
+  const waiters = []
+  child.stdout.on('data', (d) => {
+    out += d
+    const parts = out.split('\n')
+    while (lines.length < parts.length - 1) {
+      lines.push(parts[lines.length])
+      waiters.splice(0).forEach((w) => w())
+    }
+  })
+  const nthLine = (n) =>
+    new Promise((resolve, reject) => {
+      const check = () => (lines.length > n ? resolve(lines[n]) : waiters.push(check))
+      check()
+      child.on('exit', () => setTimeout(() => reject(new Error(`exited before line ${n}: ${err}`)), 50))
+    })
+  return { child, nthLine, exited }
+}
+
