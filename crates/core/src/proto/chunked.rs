@@ -8,6 +8,13 @@ use super::head::is_tchar;
 
 /// The longest chunk-size line we accept (size, extensions and CRLF).
 const MAX_CHUNK_LINE: usize = 4096;
+/// The most chunk-extension bytes one body may carry in all. Extensions are read and dropped, so
+/// without a cap a client could make the server parse without end for no data (node's
+/// CVE-2024-22019, Go's CVE-2023-39326); RFC 9112 section 7.1.1 asks for a limit.
+const MAX_EXTENSIONS_TOTAL: usize = 16 * 1024;
+/// The largest chunk size: 2^63 - 1, so that no signed 64-bit parser in front of us reads it as
+/// negative.
+const MAX_CHUNK_SIZE: u64 = i64::MAX as u64;
 
 /// What a call to [`ChunkedDecoder::decode`] produced.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,6 +50,8 @@ enum State {
 pub(crate) struct ChunkedDecoder {
     state: State,
     max_trailer: usize,
+    /// Chunk-extension bytes seen so far in this body.
+    extensions: usize,
 }
 
 impl ChunkedDecoder {
@@ -50,6 +59,7 @@ impl ChunkedDecoder {
         ChunkedDecoder {
             state: State::Size,
             max_trailer,
+            extensions: 0,
         }
     }
 
@@ -62,7 +72,11 @@ impl ChunkedDecoder {
                     let Some(line) = take_line(buf, MAX_CHUNK_LINE)? else {
                         return Ok(Decoded::NeedMore);
                     };
-                    let size = parse_size_line(&line)?;
+                    let (size, ext_len) = parse_size_line(&line)?;
+                    self.extensions += ext_len;
+                    if self.extensions > MAX_EXTENSIONS_TOTAL {
+                        return Err(ChunkError::Invalid("Too many chunk extension bytes"));
+                    }
                     self.state = if size == 0 {
                         State::Trailers(0)
                     } else {
@@ -141,7 +155,8 @@ fn take_line(buf: &mut BytesMut, limit: usize) -> Result<Option<BytesMut>, Chunk
 }
 
 /// `chunk-size [ chunk-ext ]` where `chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )`.
-fn parse_size_line(line: &[u8]) -> Result<u64, ChunkError> {
+/// Returns the size and the length of the extensions.
+fn parse_size_line(line: &[u8]) -> Result<(u64, usize), ChunkError> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
         return Err(ChunkError::Invalid("Missing chunk size"));
@@ -157,8 +172,11 @@ fn parse_size_line(line: &[u8]) -> Result<u64, ChunkError> {
             .and_then(|s| s.checked_add(v))
             .ok_or(ChunkError::Invalid("Chunk size overflows"))?;
     }
+    if size > MAX_CHUNK_SIZE {
+        return Err(ChunkError::Invalid("Chunk size overflows"));
+    }
     check_extensions(&line[digits..])?;
-    Ok(size)
+    Ok((size, line.len() - digits))
 }
 
 fn check_extensions(mut s: &[u8]) -> Result<(), ChunkError> {
@@ -166,9 +184,11 @@ fn check_extensions(mut s: &[u8]) -> Result<(), ChunkError> {
     let skip_bws =
         |s: &[u8]| -> usize { s.iter().take_while(|b| **b == b' ' || **b == b'\t').count() };
     loop {
-        s = &s[skip_bws(s)..];
+        let ws = skip_bws(s);
+        s = &s[ws..];
         if s.is_empty() {
-            return Ok(());
+            // BWS is only allowed before a ";": "5 \r\n" or "5;a=b \r\n" is not the grammar.
+            return if ws == 0 { Ok(()) } else { Err(bad) };
         }
         if s[0] != b';' {
             return Err(bad);
@@ -190,7 +210,13 @@ fn check_extensions(mut s: &[u8]) -> Result<(), ChunkError> {
                     match s.get(i) {
                         None => return Err(bad),
                         Some(b'"') => break,
-                        Some(b'\\') => i += 2,
+                        // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+                        Some(b'\\') => match s.get(i + 1) {
+                            Some(&b) if b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80 => {
+                                i += 2
+                            }
+                            _ => return Err(bad),
+                        },
                         Some(&b) if b == b'\t' || (0x20..0x7f).contains(&b) || b >= 0x80 => i += 1,
                         Some(_) => return Err(bad),
                     }
@@ -254,6 +280,56 @@ mod tests {
         assert!(decode_all(b"5;\r\nhello\r\n0\r\n\r\n").is_err());
         assert!(decode_all(b"5 x\r\nhello\r\n0\r\n\r\n").is_err());
         assert!(decode_all(b"0x5\r\nhello\r\n0\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn whitespace_only_before_a_semicolon() {
+        assert_eq!(
+            decode_all(b"5 ;a=b\r\nhello\r\n0\r\n\r\n").unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            decode_all(b"5;a = b\r\nhello\r\n0\r\n\r\n").unwrap(),
+            b"hello"
+        );
+        assert!(decode_all(b"5 \r\nhello\r\n0\r\n\r\n").is_err());
+        assert!(decode_all(b"5\t\r\nhello\r\n0\r\n\r\n").is_err());
+        assert!(decode_all(b"5;a=b \r\nhello\r\n0\r\n\r\n").is_err());
+        assert!(decode_all(b"5\r\nhello\r\n0 \r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn quoted_pairs_escape_only_visible_characters() {
+        assert_eq!(
+            decode_all(b"5;a=\"x\\\"y\"\r\nhello\r\n0\r\n\r\n").unwrap(),
+            b"hello"
+        );
+        assert!(decode_all(b"5;a=\"\\\x01\"\r\nhello\r\n0\r\n\r\n").is_err());
+        assert!(decode_all(b"5;a=\"\\\r\nhello\r\n0\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn chunk_sizes_stay_below_2_pow_63() {
+        let mut d = ChunkedDecoder::new(16);
+        let mut buf = BytesMut::from(&b"7fffffffffffffff\r\nab"[..]);
+        assert_eq!(
+            d.decode(&mut buf, 100),
+            Ok(Decoded::Data(Bytes::from_static(b"ab")))
+        );
+        assert!(decode_all(b"8000000000000000\r\nhello\r\n0\r\n\r\n").is_err());
+        assert!(decode_all(b"f0000000000000003\r\nabc\r\n0\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn extensions_are_capped_per_body() {
+        let one = format!("1;e={}\r\na\r\n", "x".repeat(1000));
+        let under = format!("{}0\r\n\r\n", one.repeat(16));
+        assert_eq!(decode_all(under.as_bytes()).unwrap(), b"a".repeat(16));
+        let over = format!("{}0\r\n\r\n", one.repeat(17));
+        assert_eq!(
+            decode_all(over.as_bytes()),
+            Err(ChunkError::Invalid("Too many chunk extension bytes"))
+        );
     }
 
     #[test]

@@ -140,7 +140,9 @@ pub(crate) fn parse(
     if first_line.len() > limits.max_target_size + MAX_METHOD_LEN + 16 {
         return Err(Reject::new(414, "Request-URI Too Long"));
     }
-    if first_line_end.is_some() {
+    // An empty first line can only be a CR at the very end of the buffer (a whole CRLF would have
+    // been skipped above as an empty line): wait for the byte after it.
+    if first_line_end.is_some() && !first_line.is_empty() {
         check_request_line(first_line, limits)?;
     }
 
@@ -251,6 +253,7 @@ pub(crate) fn parse(
             }
             content_length = Some(n);
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            check_framing_whitespace(head, name, value)?;
             transfer_encoding.push(value);
         } else if name.eq_ignore_ascii_case(b"connection") {
             for token in value.split(|&b| b == b',') {
@@ -450,6 +453,11 @@ fn check_host(v: &[u8]) -> Result<(), Reject> {
         if port.len() > 5 || !port.iter().all(u8::is_ascii_digit) {
             return Err(bad());
         }
+        // A port is a TCP port: at most 65535 (RFC 3986 section 3.2.3 leaves it to the scheme).
+        let n = port.iter().fold(0u32, |n, &d| n * 10 + u32::from(d - b'0'));
+        if n > 65535 {
+            return Err(bad());
+        }
     }
     Ok(())
 }
@@ -476,9 +484,6 @@ fn check_transfer_encoding(values: &[&[u8]]) -> Result<(), Reject> {
     let bad = || Reject::new(400, "Invalid Transfer-Encoding");
     let mut codings: Vec<&[u8]> = Vec::new();
     for v in values {
-        if v.last().is_some_and(|b| *b == b' ' || *b == b'\t') {
-            return Err(bad());
-        }
         for item in v.split(|&b| b == b',') {
             let item = trim_ows(item);
             if item.is_empty() || !item.iter().all(|&b| is_tchar(b)) {
@@ -497,6 +502,30 @@ fn check_transfer_encoding(values: &[&[u8]]) -> Result<(), Reject> {
     }
     if codings.len() > 1 {
         return Err(Reject::new(501, "Transfer coding not implemented"));
+    }
+    Ok(())
+}
+
+/// The whitespace around a Transfer-Encoding value as it was on the wire (httparse trims it):
+/// at most one SP after the colon and nothing before the CRLF. Tabs, runs of spaces and trailing
+/// whitespace are valid OWS, but they are how TE.TE desyncs hide `chunked` from a front end that
+/// compares the raw value, so on the one field that decides the framing they are refused.
+fn check_framing_whitespace(head: &[u8], name: &[u8], value: &[u8]) -> Result<(), Reject> {
+    let bad = || Reject::new(400, "Invalid whitespace in Transfer-Encoding");
+    if value.is_empty() {
+        // An empty value is refused by check_transfer_encoding.
+        return Ok(());
+    }
+    let base = head.as_ptr() as usize;
+    let colon = name.as_ptr() as usize - base + name.len();
+    let start = value.as_ptr() as usize - base;
+    let end = start + value.len();
+    let lead = head.get(colon + 1..start).ok_or_else(bad)?;
+    if lead.len() > 1 || lead.iter().any(|&b| b != b' ') {
+        return Err(bad());
+    }
+    if head.get(end) != Some(&b'\r') {
+        return Err(bad());
     }
     Ok(())
 }
@@ -589,6 +618,55 @@ mod tests {
         assert_eq!(status(b"GET / HTTP/1.1\r\nHost: u@h\r\n\r\n"), 400);
         assert_eq!(status(b"GET / HTTP/1.0\r\n\r\n"), 200);
         assert_eq!(status(b"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n"), 200);
+    }
+
+    #[test]
+    fn a_leading_crlf_arriving_a_byte_at_a_time_is_waited_for() {
+        let limits = Limits::default();
+        let mut scanned = 0;
+        let mut buf = Vec::new();
+        for (i, &b) in b"\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n".iter().enumerate() {
+            buf.push(b);
+            match parse(&buf, &mut scanned, &limits, Protocol::Http11) {
+                Ok(Parse::Partial) => {}
+                Ok(Parse::Complete(_, n)) => {
+                    assert_eq!(n, buf.len(), "complete only at the end (byte {i})");
+                    return;
+                }
+                Err(r) => panic!("rejected at byte {i}: {r:?}"),
+            }
+        }
+        panic!("never complete");
+    }
+
+    #[test]
+    fn transfer_encoding_whitespace_is_exact() {
+        let te = |v: &str| {
+            status(
+                format!("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:{v}\r\n\r\n").as_bytes(),
+            )
+        };
+        assert_eq!(te(" chunked"), 200);
+        assert_eq!(te("chunked"), 200);
+        assert_eq!(te(" Chunked"), 200);
+        assert_eq!(te("  chunked"), 400);
+        assert_eq!(te("\tchunked"), 400);
+        assert_eq!(te(" chunked "), 400);
+        assert_eq!(te(" chunked\t"), 400);
+        assert_eq!(te(" \x0bchunked"), 400);
+        assert_eq!(te(""), 400);
+        assert_eq!(te(" gzip, chunked"), 501);
+    }
+
+    #[test]
+    fn host_ports_are_tcp_ports() {
+        assert_eq!(status(b"GET / HTTP/1.1\r\nHost: h:65535\r\n\r\n"), 200);
+        assert_eq!(status(b"GET / HTTP/1.1\r\nHost: h:65536\r\n\r\n"), 400);
+        assert_eq!(status(b"GET / HTTP/1.1\r\nHost: [::1]:99999\r\n\r\n"), 400);
+        assert_eq!(
+            status(b"GET http://h:70000/ HTTP/1.1\r\nHost: h\r\n\r\n"),
+            400
+        );
     }
 
     #[test]
