@@ -245,6 +245,14 @@ fn check_trailer_field(line: &[u8]) -> Result<(), ChunkError> {
     {
         return Err(ChunkError::Invalid("Invalid trailer field"));
     }
+    // Framing fields have no meaning in a trailer (RFC 9110 section 6.5.1); a client that sends
+    // one is confused or probing, and node:http refuses them too.
+    let name = &line[..colon];
+    if name.eq_ignore_ascii_case(b"content-length")
+        || name.eq_ignore_ascii_case(b"transfer-encoding")
+    {
+        return Err(ChunkError::Invalid("Framing field in the trailer section"));
+    }
     Ok(())
 }
 
@@ -330,6 +338,13 @@ mod tests {
             decode_all(over.as_bytes()),
             Err(ChunkError::Invalid("Too many chunk extension bytes"))
         );
+    }
+
+    #[test]
+    fn framing_fields_are_refused_in_trailers() {
+        assert!(decode_all(b"0\r\nContent-Length: 5\r\n\r\n").is_err());
+        assert!(decode_all(b"0\r\ntransfer-encoding: chunked\r\n\r\n").is_err());
+        assert!(decode_all(b"0\r\nX-Content-Length: 5\r\n\r\n").is_ok());
     }
 
     #[test]

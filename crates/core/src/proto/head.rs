@@ -248,8 +248,10 @@ pub(crate) fn parse(
             check_host(value)?;
         } else if name.eq_ignore_ascii_case(b"content-length") {
             let n = parse_content_length(value)?;
-            if content_length.is_some_and(|c| c != n) {
-                return Err(Reject::new(400, "Conflicting Content-Length headers"));
+            // RFC 9110 section 8.6 lets a recipient either reject repeats or fold equal ones;
+            // node:http rejects them, and so does this server: one field, one length.
+            if content_length.is_some() {
+                return Err(Reject::new(400, "More than one Content-Length header"));
             }
             content_length = Some(n);
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
@@ -355,6 +357,12 @@ fn check_target(
     }
     if t.contains(&b'#') {
         return Err(Reject::new(400, "Fragment in the request target"));
+    }
+    // Characters RFC 3986 never allows and every browser percent-encodes: "<" and ">" anywhere,
+    // "`" in the path (browsers leave it raw in a query). hyper refuses the same ones.
+    let path_end = t.iter().position(|&b| b == b'?').unwrap_or(t.len());
+    if t.iter().any(|&b| b == b'<' || b == b'>') || t[..path_end].contains(&b'`') {
+        return Err(Reject::new(400, "Invalid character in the request target"));
     }
     if method == b"CONNECT" {
         return Err(Reject::new(
@@ -605,6 +613,10 @@ mod tests {
             400
         );
         assert_eq!(
+            status(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n"),
+            400
+        );
+        assert_eq!(
             status(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n"),
             400
         );
@@ -656,6 +668,16 @@ mod tests {
         assert_eq!(te(" \x0bchunked"), 400);
         assert_eq!(te(""), 400);
         assert_eq!(te(" gzip, chunked"), 501);
+    }
+
+    #[test]
+    fn targets_refuse_characters_browsers_always_escape() {
+        let get = |t: &str| status(format!("GET {t} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes());
+        assert_eq!(get("/<x>"), 400);
+        assert_eq!(get("/?q=<x>"), 400);
+        assert_eq!(get("/a`b"), 400);
+        assert_eq!(get("/a?b=`c`"), 200);
+        assert_eq!(get("/a{b}|c^d\"e\"\\f"), 200);
     }
 
     #[test]
