@@ -77,8 +77,8 @@ export default [
       t.is(environOf(o).HTTP_HOST, 'h')
     },
   ),
-  good('CH-11', 'a Content-Length in the trailer has no effect on framing', 'RFC 9110 §6.5.1', '5\r\nhello\r\n0\r\nContent-Length: 100\r\n\r\n', 'hello'),
-  good('CH-12', 'a Transfer-Encoding in the trailer has no effect on framing', 'RFC 9110 §6.5.1', '5\r\nhello\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n', 'hello'),
+  bad('CH-11', 'a Content-Length in the trailer section', 'RFC 9110 §6.5.1', '5\r\nhello\r\n0\r\nContent-Length: 100\r\n\r\n'),
+  bad('CH-12', 'a Transfer-Encoding in the trailer section', 'RFC 9110 §6.5.1', '5\r\nhello\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n'),
   good('CH-13', 'a hundred one-byte chunks', 'RFC 9112 §7.1', `${'1\r\nx\r\n'.repeat(100)}0\r\n\r\n`, 'x'.repeat(100)),
   good('CH-14', 'an extension on the last chunk', 'RFC 9112 §7.1.1', '5\r\nhello\r\n0;end=1\r\n\r\n', 'hello'),
   bad('CH-15', 'an extension with no name', 'RFC 9112 §7.1.1', '5;\r\nhello\r\n0\r\n\r\n'),

@@ -126,4 +126,19 @@ export default [
     expect: 200,
     conn: 'open',
   },
+  { id: 'RL-55', title: 'a "<" or ">" in the path', rfc: 'RFC 9112 §3.2, RFC 3986 §2', request: 'GET /<script> HTTP/1.1\r\nHost: h\r\n\r\n', expect: 400, conn: 'closed' },
+  { id: 'RL-56', title: 'a "<" in the query', rfc: 'RFC 9112 §3.2, RFC 3986 §3.4', request: 'GET /?q=<x HTTP/1.1\r\nHost: h\r\n\r\n', expect: 400, conn: 'closed' },
+  { id: 'RL-57', title: 'a backquote in the path', rfc: 'RFC 9112 §3.2, RFC 3986 §3.3', request: 'GET /a`b HTTP/1.1\r\nHost: h\r\n\r\n', expect: 400, conn: 'closed' },
+  {
+    id: 'RL-58',
+    title: 'characters browsers leave raw ({ } | ^ " \\ in the path, ` in the query) are passed on',
+    rfc: 'RFC 9112 §3.2 (robustness, RFC 9110 §2.3)',
+    request: 'GET /a{b}|c^d"e\\f?g=`h` HTTP/1.1\r\nHost: h\r\n\r\n',
+    expect: 200,
+    conn: 'open',
+    check: (t, o) => {
+      t.is(environOf(o).PATH_INFO, '/a{b}|c^d"e\\f')
+      t.is(environOf(o).QUERY_STRING, 'g=`h`')
+    },
+  },
 ]
