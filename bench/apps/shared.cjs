@@ -1,0 +1,93 @@
+// What every peer serves, so that all of them answer with the same bytes. CommonJS so that the
+// gatehouse app module (which app threads may load with require) and the ES module peers under
+// node, Bun and Deno can all import it.
+'use strict'
+
+/** The hello-world body. */
+const HELLO = 'Hello, World!'
+
+/** Scenario "mib": a 1 MiB response from one Buffer made at start-up. */
+const MIB = 1024 * 1024
+
+/** Scenario "stream100": 100 chunks of 1 KiB each. */
+const STREAM_CHUNKS = 100
+const STREAM_CHUNK_SIZE = 1024
+
+/** Scenario "gib": the streamed download, in chunks of 1 MiB. */
+const GIB_CHUNK_SIZE = MIB
+
+/** The kinds of app a peer can be started with (`--scenario KIND`). */
+const SCENARIOS = ['hello', 'mib', 'echo', 'stream100', 'gib', 'cpu']
+
+/** Bytes of the 1 GiB download: BENCH_GIB_BYTES (a multiple of 1 MiB) or 1 GiB. */
+function gibBytes() {
+  const v = Number(process.env.BENCH_GIB_BYTES ?? 1024 * MIB)
+  if (!Number.isInteger(v) || v <= 0 || v % GIB_CHUNK_SIZE !== 0) throw new Error(`BENCH_GIB_BYTES must be a positive multiple of ${GIB_CHUNK_SIZE}`)
+  return v
+}
+
+/** PBKDF2 iterations of the CPU-heavy app (the harness calibrates them to about 2 ms). */
+function cpuIterations() {
+  const v = Number(process.env.BENCH_CPU_ITERATIONS ?? 10000)
+  if (!Number.isInteger(v) || v <= 0) throw new Error('BENCH_CPU_ITERATIONS must be a positive integer')
+  return v
+}
+
+/**
+ * Command-line arguments every peer takes:
+ *   --port N           where to listen on 127.0.0.1 (0: any free port; the peer prints it)
+ *   --scenario KIND    hello | mib | echo | stream100 | gib | cpu
+ *   --tls CERT:KEY     serve HTTPS with these PEM files
+ *   --idle-timeout S   keep idle keep-alive connections this long (the idle-connection scenario)
+ *   --app-threads N    gatehouse only
+ *   --rust-only        gatehouse only: the Rust-only responder
+ * BENCH_SCENARIO in the environment is the default of --scenario.
+ */
+function parseArgs(argv) {
+  const out = { port: 0, scenario: process.env.BENCH_SCENARIO || 'hello', tls: undefined, idleTimeout: undefined, appThreads: undefined, rustOnly: false }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`)
+      return argv[++i]
+    }
+    if (a === '--port') out.port = Number(next())
+    else if (a === '--scenario') out.scenario = next()
+    else if (a === '--tls') {
+      const [cert, key] = next().split(':')
+      out.tls = { cert, key }
+    } else if (a === '--idle-timeout') out.idleTimeout = Number(next())
+    else if (a === '--app-threads') out.appThreads = Number(next())
+    else if (a === '--rust-only') out.rustOnly = true
+    else throw new Error(`unknown argument ${a}`)
+  }
+  if (!SCENARIOS.includes(out.scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}, got ${out.scenario}`)
+  if (!Number.isInteger(out.port) || out.port < 0 || out.port > 65535) throw new Error('--port must be 0..65535')
+  return out
+}
+
+/** The line the harness waits for: the real port and the pid. */
+function readyLine(port) {
+  return `BENCH_READY ${JSON.stringify({ port, pid: process.pid })}`
+}
+
+/** The line a peer prints (then exits with SKIP_EXIT_CODE) when it cannot run as asked. */
+const SKIP_EXIT_CODE = 3
+function skipLine(reason) {
+  return `BENCH_SKIP ${reason}`
+}
+
+module.exports = {
+  HELLO,
+  MIB,
+  STREAM_CHUNKS,
+  STREAM_CHUNK_SIZE,
+  GIB_CHUNK_SIZE,
+  SCENARIOS,
+  SKIP_EXIT_CODE,
+  gibBytes,
+  cpuIterations,
+  parseArgs,
+  readyLine,
+  skipLine,
+}

@@ -1,0 +1,76 @@
+// What the numbers were measured on: the machine and the versions of everything measured.
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+/** The first line a command prints (wrk --version exits with 1, so the status is not looked at). */
+function firstLine(cmd, args, cwd) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', cwd, timeout: 30000 })
+  const text = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim()
+  return r.error || !text ? undefined : text.split('\n')[0]
+}
+
+function cpuModel() {
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
+    if (m) return m[1].trim()
+  } catch {
+    // not Linux
+  }
+  return os.cpus()[0]?.model ?? 'unknown'
+}
+
+export function machineInfo() {
+  return {
+    cpu: cpuModel(),
+    cores: os.availableParallelism ? os.availableParallelism() : os.cpus().length,
+    ramGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  }
+}
+
+export function versions({ root, benchDir, bins, wrk }) {
+  const pkg = (dir) => JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version
+  const sha = firstLine('git', ['rev-parse', '--verify', '-q', 'HEAD'], root)
+  const dirty = firstLine('git', ['status', '--porcelain', '--', '.', ':!bench'], root)
+  return {
+    node: process.version,
+    bun: bins.bun ? firstLine(bins.bun, ['--version']) : undefined,
+    deno: bins.deno ? firstLine(bins.deno, ['--version']) : undefined,
+    fastify: pkg(path.join(benchDir, 'node_modules', 'fastify')),
+    wrk: firstLine(wrk, ['--version'])?.replace(/\s+Copyright.*$/, ''),
+    gatehouse: `${pkg(root)} (${sha ? sha.slice(0, 12) : 'no git'}${dirty ? ', with uncommitted changes' : ''})`,
+    gatehouseSha: sha,
+    ioThreads: process.env.GATEHOUSE_IO_THREADS ?? `default (${os.availableParallelism ? os.availableParallelism() : os.cpus().length})`,
+  }
+}
+
+function cpuTimes() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+  return { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) }
+}
+
+/** How busy all CPUs were (percent) over the next `ms`: what else runs on the machine. */
+export async function cpuBusy(ms = 500) {
+  const a = cpuTimes()
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  const b = cpuTimes()
+  return 100 * (1 - (b.idle - a.idle) / Math.max(1, b.total - a.total))
+}
+
+/**
+ * Before a measurement: wait (at most `maxSeconds`) until the machine is quiet, that is less than
+ * `threshold` percent busy over half a second. Resolves with the last reading.
+ */
+export async function waitQuiet(maxSeconds = 30, threshold = 20) {
+  let busy = await cpuBusy()
+  for (let waited = 0; busy >= threshold && waited < maxSeconds; waited += 0.5) busy = await cpuBusy()
+  return busy
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+}

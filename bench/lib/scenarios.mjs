@@ -1,0 +1,91 @@
+// The peers and the scenarios: what is measured, against what, and how it is reported.
+
+/**
+ * The servers compared. `check` names a probe that must pass before a gatehouse peer is
+ * measured: 'workers' (the app really runs in worker threads) or 'rust' (the Rust-only responder
+ * really answers, not the JS app).
+ */
+export const PEERS = {
+  gatehouse: { label: 'gatehouse', runtime: 'node', file: 'apps/gatehouse.cjs', family: 'gatehouse' },
+  'gatehouse-app1': { label: 'gatehouse appThreads:1', runtime: 'node', file: 'apps/gatehouse.cjs', args: ['--app-threads', '1'], family: 'gatehouse', check: 'workers' },
+  'gatehouse-app2': { label: 'gatehouse appThreads:2', runtime: 'node', file: 'apps/gatehouse.cjs', args: ['--app-threads', '2'], family: 'gatehouse', check: 'workers' },
+  'gatehouse-rust': { label: 'gatehouse Rust-only', runtime: 'node', file: 'apps/gatehouse.cjs', args: ['--rust-only'], family: 'gatehouse', check: 'rust' },
+  node: { label: 'node:http', tlsLabel: 'node:https', runtime: 'node', file: 'apps/node-http.mjs', baseline: true },
+  fastify: { label: 'fastify', runtime: 'node', file: 'apps/fastify.mjs' },
+  bun: { label: 'Bun.serve', runtime: 'bun', file: 'apps/bun.mjs' },
+  deno: { label: 'Deno.serve', runtime: 'deno', file: 'apps/deno.mjs' },
+}
+
+/** The baseline every ratio is taken against. */
+export const BASELINE = 'node'
+
+const HELLO_PEERS = ['gatehouse', 'gatehouse-app2', 'gatehouse-rust', 'node', 'fastify', 'bun', 'deno']
+const APP_PEERS = ['gatehouse', 'gatehouse-app2', 'node', 'fastify', 'bun', 'deno']
+const MEMORY_PEERS = ['gatehouse', 'node', 'fastify', 'bun', 'deno']
+
+// Metrics: `better` says which way is good; charts plot peer / node:http.
+const RPS = { key: 'rps', label: 'requests/s', better: 'higher', unit: '' }
+const P50 = { key: 'p50', label: 'p50 latency', better: 'lower', unit: 'ms' }
+
+const WRK_COLUMNS = [
+  { key: 'rps', label: 'req/s', format: 'int' },
+  { key: 'p50', label: 'p50 ms', format: 'ms' },
+  { key: 'p99', label: 'p99 ms', format: 'ms' },
+  { key: 'errors', label: 'errors', format: 'int' },
+  { key: 'serverCores', label: 'server CPU', format: 'f2' },
+]
+
+/**
+ * kind 'wrk': wrk -t1 against every peer in turn. app: what the peers serve (apps/*: --scenario).
+ * kind 'idle': RSS per idle keep-alive connection. kind 'gib': RSS growth over 1 GiB each way.
+ */
+export const SCENARIOS = [
+  { n: 1, id: 'hello-c64', title: 'hello world, keep-alive, 64 connections', kind: 'wrk', app: 'hello', connections: 64, peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  { n: 2, id: 'hello-c1', title: 'hello world, 1 connection (latency)', kind: 'wrk', app: 'hello', connections: 1, peers: HELLO_PEERS, metrics: [P50], columns: WRK_COLUMNS },
+  { n: 3, id: 'pipelined-c64', title: 'pipelined, 16 requests per write, 64 connections', kind: 'wrk', app: 'hello', connections: 64, script: 'wrk/pipeline.lua', env: { PIPELINE_DEPTH: '16' }, peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  { n: 4, id: 'close-c16', title: 'no keep-alive (Connection: close), 16 connections', kind: 'wrk', app: 'hello', connections: 16, headers: ['Connection: close'], peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  { n: 5, id: 'mib-c16', title: '1 MiB response from a Buffer, 16 connections', kind: 'wrk', app: 'mib', connections: 16, peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  { n: 6, id: 'post64k-c16', title: '64 KiB POST echoed back (the app reads wsgi.input), 16 connections', kind: 'wrk', app: 'echo', connections: 16, script: 'wrk/post-64k.lua', peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  { n: 7, id: 'stream100-c16', title: 'streamed response of 100 chunks of 1 KiB, 16 connections', kind: 'wrk', app: 'stream100', connections: 16, peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  { n: 8, id: 'tls-c64', title: 'TLS 1.3 hello world, keep-alive, 64 connections', kind: 'wrk', app: 'hello', tls: true, connections: 64, peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  {
+    n: 9,
+    id: 'idle-conns',
+    title: 'memory: RSS per idle keep-alive connection, 5,000 held',
+    kind: 'idle',
+    app: 'hello',
+    connections: 5000,
+    peers: MEMORY_PEERS,
+    metrics: [{ key: 'kibPerConn', label: 'KiB of RSS per idle connection', better: 'lower', unit: 'KiB' }],
+    columns: [
+      { key: 'kibPerConn', label: 'KiB/conn', format: 'f1' },
+      { key: 'rssBeforeMiB', label: 'RSS before MiB', format: 'f1' },
+      { key: 'rssAfterMiB', label: 'RSS held MiB', format: 'f1' },
+      { key: 'held', label: 'held', format: 'int' },
+    ],
+  },
+  {
+    n: 10,
+    id: 'gib',
+    title: 'memory: 1 GiB streamed out and 1 GiB uploaded, RSS growth',
+    kind: 'gib',
+    app: 'gib',
+    peers: MEMORY_PEERS,
+    metrics: [
+      { key: 'outGrowthMiB', label: 'RSS growth streaming 1 GiB out', better: 'lower', unit: 'MiB' },
+      { key: 'inGrowthMiB', label: 'RSS growth reading a 1 GiB upload', better: 'lower', unit: 'MiB' },
+    ],
+    columns: [
+      { key: 'outGrowthMiB', label: 'out: growth MiB', format: 'f1' },
+      { key: 'outMiBps', label: 'out MiB/s', format: 'int' },
+      { key: 'inGrowthMiB', label: 'in: growth MiB', format: 'f1' },
+      { key: 'inMiBps', label: 'in MiB/s', format: 'int' },
+    ],
+  },
+  { n: 11, id: 'cpu-c16', title: 'CPU-heavy app (about 2 ms of PBKDF2 per request), 16 connections', kind: 'wrk', app: 'cpu', connections: 16, peers: ['gatehouse', 'gatehouse-app1', 'gatehouse-app2', 'node'], metrics: [RPS], columns: WRK_COLUMNS },
+]
+
+export function peerLabel(id, scenario) {
+  const peer = PEERS[id]
+  return scenario.tls && peer.tlsLabel ? peer.tlsLabel : peer.label
+}
