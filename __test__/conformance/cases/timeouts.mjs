@@ -125,4 +125,19 @@ export default [
     expect: 200,
     conn: 'open',
   },
+  {
+    id: 'TO-12',
+    title: 'a stray CRLF after a response (as old clients send after a body) does not turn the idle close into a 408',
+    rfc: 'RFC 9112 §2.2, §9.5',
+    options: T,
+    request: [GET, { data: '\r\n', delayMs: 100 }],
+    expect: 200,
+    conn: 'closed',
+    waitMs: 4000,
+    bug: {
+      note: 'crates/core/src/conn.rs read_head() takes a buffer holding only the ignored empty line as a started head (idle = rs.buf.is_empty()), so the idle close becomes a 408 the client may read as the answer to its next request',
+      aspects: ['check'],
+    },
+    check: (t, o) => t.is(o.finals.length, 1, 'one response: an empty line is not a request, so no 408 for it'),
+  },
 ]
