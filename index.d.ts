@@ -9,25 +9,8 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** One server in the core, and its bridge to JavaScript. */
-export declare class NativeServer {
-  constructor(options: NativeOptions)
-  /** Bind and start accepting; `on_requests` receives each packed batch of request heads. */
-  start(onRequests: (arg: Buffer) => void): Promise<NativeBound>
-  /** Stop gracefully within `grace_seconds`; resolves when every connection is closed. */
-  stop(graceSeconds: number): Promise<void>
-  /** The core's counters and the pool's figures. */
-  stats(): NativeStats | null
-  /** Per-worker figures (one per pool slot the pool has had). */
-  workers(): Array<NativeWorker>
-  /** The request-duration histogram and the status counts. */
-  histogram(): NativeHistogram | null
-  /** Reset the counters (the original server's `clear_stats`). */
-  clearStats(): void
-  /** Add up to `n` pool slots (never above max); returns how many were added. */
-  poolGrow(n: number): number
-  /** Remove up to `n` free pool slots (never below min); returns how many were removed. */
-  poolShrink(n: number): number
+/** One JavaScript thread's handle on a server's requests. */
+export declare class NativeLane {
   /** The whole response in one call (the fast path). Consumes the request. */
   respond(id: number, status: string, headers: Array<string>, body?: string | Buffer | undefined | null): void
   /** Start a streamed response (status and headers). Borrows the request. */
@@ -53,9 +36,40 @@ export declare class NativeServer {
    * waiting for another wake-up; `null` when there are none.
    */
   takeBatch(): Buffer | null
+}
+
+/** One server in the core, and its bridge to JavaScript. */
+export declare class NativeServer {
+  constructor(options: NativeOptions)
+  /** The key worker threads attach their lanes by (`attachLane`). */
+  get key(): number
+  /**
+   * Attach the calling (main) JavaScript thread as a lane; `on_requests` receives each
+   * packed batch of request heads. Attach every lane before `start`.
+   */
+  attach(onRequests: (arg: Buffer) => void): NativeLane
+  /** Bind and start accepting. */
+  start(): Promise<NativeBound>
+  /** Stop gracefully within `grace_seconds`; resolves when every connection is closed. */
+  stop(graceSeconds: number): Promise<void>
+  /** The core's counters and the pool's figures. */
+  stats(): NativeStats | null
+  /** Per-worker figures (one per pool slot the pool has had). */
+  workers(): Array<NativeWorker>
+  /** The request-duration histogram and the status counts. */
+  histogram(): NativeHistogram | null
+  /** Reset the counters (the original server's `clear_stats`). */
+  clearStats(): void
+  /** Add up to `n` pool slots (never above max); returns how many were added. */
+  poolGrow(n: number): number
+  /** Remove up to `n` free pool slots (never below min); returns how many were removed. */
+  poolShrink(n: number): number
   /** Requests handed to JavaScript and not yet finished. */
   openRequests(): number
 }
+
+/** Attach the calling JavaScript thread (a worker thread) to the server named by `serverKey`. */
+export declare function attachLane(serverKey: number, onRequests: (arg: Buffer) => void): NativeLane
 
 /** Where the server listens once started. */
 export interface NativeBound {
@@ -112,6 +126,11 @@ export interface NativeOptions {
   accessLogFormat?: string
   /** An inherited listening descriptor (systemd socket activation). */
   fd?: number
+  /**
+   * Answer every request from Rust with this text body, never calling JavaScript: the
+   * benchmark ceiling (what the bridge costs is the distance to it).
+   */
+  staticResponse?: string
 }
 
 /** The core's counters. */

@@ -835,4 +835,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeLane = nativeBinding.NativeLane
 module.exports.NativeServer = nativeBinding.NativeServer
+module.exports.attachLane = nativeBinding.attachLane

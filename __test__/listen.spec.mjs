@@ -159,5 +159,6 @@ test('invalid options are refused with a message naming the option', (t) => {
   t.regex(e1.message, /numthreads/)
   t.regex(t.throws(() => new Server(['127.0.0.1', 70000], textApp('x'))).message, /port/)
   t.regex(t.throws(() => new Server(['127.0.0.1', 0], textApp('x'), { protocol: 'HTTP/2' })).message, /protocol/)
-  t.regex(t.throws(() => new Server(['127.0.0.1', 0], 'not an app')).message, /app must be a function/)
+  t.regex(t.throws(() => new Server(['127.0.0.1', 0], 42)).message, /app must be a function/)
+  t.regex(t.throws(() => new Server(['127.0.0.1', 0], textApp('x'), { appThreads: 2 })).message, /appThreads.*module name/)
 })

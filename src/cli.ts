@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** The `gatehouse` command: serve an application module. */
 import { rmSync, writeFileSync } from 'node:fs'
-import { resolve as resolvePath } from 'node:path'
-import { pathToFileURL } from 'node:url'
 
-import { Server, SERVER_SOFTWARE } from './server'
+import { LoadError, loadApp } from './load'
+import type { Server as ServerClass } from './server'
+import { SERVER_SOFTWARE } from './version'
 import type { App, BindAddr, ServerOptions } from './types'
 
 const HELP = `Usage: gatehouse MODULE[:EXPORT] [options]
@@ -15,6 +15,8 @@ package name). EXPORT defaults to \`app\`, then to the module's default export.
 Options:
   --bind HOST:PORT | unix:PATH    where to listen (default 127.0.0.1:8080; [::1]:PORT for IPv6)
   --threads N                     requests inside the application at once (default 10)
+  --app-threads N                 run the application in N worker threads, each loading MODULE
+                                  (default 0: the main thread)
   --max-request-header-size N     bytes of request head before 431 (default 65536)
   --max-request-body-size N       bytes of request body before 413 (default 0: no limit)
   --timeout S                     seconds for a request head, an idle keep-alive connection,
@@ -89,6 +91,9 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
         break
       case '--threads':
         options.numthreads = parseInteger(flag, value())
+        break
+      case '--app-threads':
+        options.appThreads = parseInteger(flag, value())
         break
       case '--max-request-header-size':
         options.maxRequestHeaderSize = parseInteger(flag, value())
@@ -169,24 +174,6 @@ function describe(b: BindAddr): string {
   return `http://${b[0].includes(':') ? `[${b[0]}]` : b[0]}:${b[1]}`
 }
 
-async function loadApp(target: string): Promise<App> {
-  // MODULE:EXPORT, where MODULE may itself contain ':' (a Windows drive letter).
-  const m = /^(.*?)(?::([A-Za-z_$][\w$]*))?$/.exec(target)
-  const spec = m?.[1] ?? target
-  const exportName = m?.[2]
-  const looksLikePath = spec.startsWith('.') || spec.startsWith('/') || /\.[cm]?[jt]sx?$/.test(spec) || /^[A-Za-z]:[\\/]/.test(spec)
-  const url = looksLikePath ? pathToFileURL(resolvePath(spec)).href : spec
-  const mod = (await import(url)) as Record<string, unknown>
-  const pick = (o: Record<string, unknown>): unknown => (exportName ? o[exportName] : (o.app ?? o.default))
-  let app = pick(mod)
-  // A CommonJS module imported from ESM puts module.exports under `default`.
-  if (typeof app !== 'function' && mod.default && typeof mod.default === 'object') app = pick(mod.default as Record<string, unknown>)
-  if (typeof app !== 'function') {
-    throw new UsageError(`${spec} has no ${exportName ? `export ${JSON.stringify(exportName)}` : '`app` or default export'} that is a function`)
-  }
-  return app as App
-}
-
 async function main(): Promise<number> {
   let args
   try {
@@ -203,16 +190,21 @@ async function main(): Promise<number> {
     process.stdout.write(SERVER_SOFTWARE + '\n')
     return 0
   }
-  let app: App
+  let app: App | string = args.target
   try {
-    app = await loadApp(args.target)
+    // Load it here too, so a bad module fails before binding; worker threads load their own.
+    const loaded = await loadApp(args.target)
+    if (!args.options.appThreads) app = loaded
   } catch (e) {
-    process.stderr.write(`gatehouse: cannot load ${args.target}: ${e instanceof UsageError ? e.message : (e as Error).stack}\n`)
+    process.stderr.write(`gatehouse: cannot load ${args.target}: ${e instanceof LoadError ? e.message : (e as Error).stack}\n`)
     return 2
   }
+  // Loaded only now, so --help and --version work even where the native binding does not.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Server } = require('./server') as { Server: typeof ServerClass }
   const server = new Server(args.bind, app, args.options)
   await server.start()
-  let metricsServer: Server | undefined
+  let metricsServer: ServerClass | undefined
   if (args.metrics) {
     metricsServer = new Server(args.metrics, (_environ, startResponse) => {
       startResponse('200 OK', [['Content-Type', 'text/plain; version=0.0.4; charset=utf-8']])

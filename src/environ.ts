@@ -17,7 +17,6 @@ interface FastBuffer extends Buffer {
 /** What every environ of one server shares. */
 export interface EnvironBase {
   serverName: string
-  serverPort: string
   software: string
   gateway: GatewayName
   errors: ErrorStream
@@ -56,6 +55,7 @@ export function forEachRequest(
     const query = str()
     const remoteAddr = str()
     const remotePort = str()
+    const serverPort = str()
     const environ: Environ = {
       REQUEST_METHOD: method,
       SCRIPT_NAME: '',
@@ -63,7 +63,7 @@ export function forEachRequest(
       QUERY_STRING: query,
       REQUEST_URI: uri,
       SERVER_NAME: base.serverName,
-      SERVER_PORT: base.serverPort,
+      SERVER_PORT: serverPort,
       SERVER_PROTOCOL: flags & FLAG_HTTP11 ? 'HTTP/1.1' : 'HTTP/1.0',
       SERVER_SOFTWARE: base.software,
       REMOTE_ADDR: remoteAddr,

@@ -6,7 +6,7 @@
 import { forEachRequest, type EnvironBase } from './environ'
 import { GatehouseError, fromNative } from './errors'
 import { Input } from './input'
-import type { NativeServer } from './native'
+import type { NativeLane } from './native'
 import type { App, Body, Chunk, Environ, StartResponse, Write } from './types'
 
 const ERROR_HEADERS = ['Content-Type', 'text/plain; charset=utf-8']
@@ -58,11 +58,19 @@ function isPromise(v: unknown): v is Promise<unknown> {
 
 /** Runs an application against the requests of one server. */
 export class Gateway {
+  /** This thread's lane of the server: where responses go and bodies come from. */
+  private readonly native: NativeLane
+
+  /**
+   * @param attach Attaches this thread to the server, given the function that receives batches.
+   */
   constructor(
-    private readonly native: NativeServer,
+    attach: (onBatch: (batch: Buffer) => void) => NativeLane,
     private readonly app: App,
     private readonly base: EnvironBase,
-  ) {}
+  ) {
+    this.native = attach(this.onBatch)
+  }
 
   /** Receives each packed batch from the core (the threadsafe function's target). */
   readonly onBatch = (batch: Buffer): void => {

@@ -1,18 +1,18 @@
 /** `wsgi.input`: the request body, pulled from the core on demand. */
 import { fromNative } from './errors'
-import type { NativeServer } from './native'
+import type { NativeLane } from './native'
 import type { InputStream } from './types'
 
 const EMPTY = Buffer.alloc(0)
 
 /** The body of one request. Reads ask the core for bytes; the first read sends `100 Continue`. */
 export class Input implements InputStream {
-  #native: NativeServer
+  #native: NativeLane
   #id: number
   #buffered: Buffer = EMPTY
   #eof: boolean
 
-  constructor(native: NativeServer, id: number, contentLength: string | undefined, chunked: boolean) {
+  constructor(native: NativeLane, id: number, contentLength: string | undefined, chunked: boolean) {
     this.#native = native
     this.#id = id
     // No Content-Length and no chunked coding: there is no body to ask for.

@@ -99,6 +99,7 @@ function load(): typeof Binding {
 export const binding: typeof Binding = load()
 
 export type NativeServer = Binding.NativeServer
+export type NativeLane = Binding.NativeLane
 export type NativeOptions = Binding.NativeOptions
 export type NativeStats = Binding.NativeStats
 export type NativeHistogram = Binding.NativeHistogram

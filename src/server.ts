@@ -1,18 +1,20 @@
 /** The Server: options, start/serve/stop, statistics. HTTP itself lives in the Rust core. */
 import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { Worker } from 'node:worker_threads'
 
 import type { EnvironBase } from './environ'
 import { GatehouseError, fromNative } from './errors'
 import { Gateway } from './gateway'
+import { loadApp } from './load'
 import { renderMetrics } from './metrics'
 import { binding, type NativeServer, type NativeStats } from './native'
 import type { App, BindAddr, ServerOptions } from './types'
+import type { WorkerData } from './worker'
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const VERSION: string = require('../../package.json').version
+import { SERVER_SOFTWARE } from './version'
 
-/** The value of SERVER_SOFTWARE and of the `Server` response header. */
-export const SERVER_SOFTWARE = `gatehouse/${VERSION}`
+export { SERVER_SOFTWARE }
 
 function invalid(message: string): GatehouseError {
   return new GatehouseError('GH_ERR_INVALID_OPTION', message)
@@ -56,6 +58,8 @@ interface Resolved {
   forwardedAllowIps: string[]
   accessLog: string | undefined
   accessLogFormat: 'common' | 'combined'
+  staticResponse: string | undefined
+  appThreads: number
 }
 
 function resolve(o: ServerOptions): Resolved {
@@ -95,6 +99,8 @@ function resolve(o: ServerOptions): Resolved {
     forwardedAllowIps: stringList('forwardedAllowIps', o.forwardedAllowIps),
     accessLog: optionalString('accessLog', o.accessLog),
     accessLogFormat: oneOf('accessLogFormat', o.accessLogFormat, ['common', 'combined'] as const, 'combined'),
+    staticResponse: o.staticResponse === undefined ? undefined : String(o.staticResponse),
+    appThreads: integer('appThreads', o.appThreads, 0, 0),
   }
 }
 
@@ -189,11 +195,12 @@ export interface Stats {
  * `stop()` is graceful and idempotent.
  */
 export class Server {
-  /** The application. */
-  readonly app: App
+  /** The application, or the `MODULE[:EXPORT]` name it is loaded from. */
+  readonly app: App | string
   #bind: BindAddr
   #options: Resolved
   #native: NativeServer | undefined
+  #workers: Worker[] = []
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
   #served: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined
@@ -203,12 +210,19 @@ export class Server {
    * @param app The application.
    * @param options See {@link ServerOptions}.
    */
-  constructor(bindAddr: BindAddr, app: App, options: ServerOptions = {}) {
+  constructor(bindAddr: BindAddr, app: App | string, options: ServerOptions = {}) {
     checkBind(bindAddr)
-    if (typeof app !== 'function') throw invalid('app must be a function (environ, startResponse) => body')
+    if (typeof app !== 'function' && (typeof app !== 'string' || app.length === 0)) {
+      throw invalid('app must be a function (environ, startResponse) => body, or a MODULE[:EXPORT] name')
+    }
     this.#bind = Array.isArray(bindAddr) ? [bindAddr[0], bindAddr[1]] : typeof bindAddr === 'object' ? { fd: bindAddr.fd } : bindAddr
     this.app = app
     this.#options = resolve(options)
+    if (this.#options.appThreads > 0 && typeof app !== 'string') {
+      throw invalid(
+        "invalid appThreads: each thread loads the application itself, so pass it as a module name: new Server(bind, './app.js:app', { appThreads })",
+      )
+    }
   }
 
   /** Where the server listens: after start(), the real port when 0 was asked. */
@@ -256,28 +270,35 @@ export class Server {
       forwardedAllowIps: o.forwardedAllowIps,
       accessLog: o.accessLog,
       accessLogFormat: o.accessLogFormat,
+      staticResponse: o.staticResponse,
     })
     const base: EnvironBase = {
       serverName: o.serverName,
-      serverPort: '',
       software: SERVER_SOFTWARE,
       gateway: o.gateway,
       errors: o.errors,
       urlScheme: 'http',
     }
-    const gateway = new Gateway(native, this.app, base)
     let bound
     try {
-      bound = await native.start(gateway.onBatch)
+      if (o.staticResponse === undefined) {
+        if (o.appThreads > 0) {
+          this.#workers = await startWorkers(o.appThreads, { key: native.key, app: this.app as string, base: { ...base, errors: undefined } as WorkerData['base'] })
+        } else {
+          const app = typeof this.app === 'string' ? await loadApp(this.app) : this.app
+          new Gateway((onBatch) => native.attach(onBatch), app, base)
+        }
+      }
+      bound = await native.start()
     } catch (e) {
       this.#starting = undefined
+      await this.#stopWorkers()
       throw fromNative(e)
     }
     if (bound.path !== undefined && bound.path !== null) {
       this.#bind = bound.path
     } else {
       this.#bind = [bound.host ?? '', bound.port ?? 0]
-      base.serverPort = String(bound.port ?? '')
     }
     this.#native = native
     let resolveFn!: () => void
@@ -330,12 +351,19 @@ export class Server {
     this.#native = undefined
     this.#starting = undefined
     if (native) await native.stop(this.#options.shutdownTimeout)
+    await this.#stopWorkers()
     const served = this.#served
     this.#served = undefined
     if (served) {
       if (error === undefined) served.resolve()
       else served.reject(error)
     }
+  }
+
+  async #stopWorkers(): Promise<void> {
+    const workers = this.#workers
+    this.#workers = []
+    await Promise.all(workers.map((w) => w.terminate()))
   }
 
   /** The worker pool while running (undefined otherwise): live figures, grow() and shrink(). */
@@ -429,8 +457,31 @@ export class Server {
     return renderMetrics(s ?? undefined, h ?? undefined)
   }
 
-  /** The core's raw counters, or undefined when not running. */
+  /** @internal The core's raw counters, or undefined when not running (for tests and tools). */
   nativeStats(): NativeStats | undefined {
     return this.#native?.stats() ?? undefined
   }
+}
+
+/** Start `n` worker threads that each load the application and attach a lane; resolves when all are ready. */
+function startWorkers(n: number, data: WorkerData): Promise<Worker[]> {
+  const workers: Worker[] = []
+  const ready = Array.from({ length: n }, () => {
+    const w = new Worker(join(__dirname, 'worker.js'), { workerData: data })
+    workers.push(w)
+    return new Promise<void>((resolve, reject) => {
+      w.once('message', (m: { ready?: boolean; error?: string }) =>
+        m.ready ? resolve() : reject(new GatehouseError('GH_ERR_APP', `an appThreads worker could not load ${data.app}: ${m.error}`)),
+      )
+      w.once('error', reject)
+      w.once('exit', (code) => reject(new GatehouseError('GH_ERR_APP', `an appThreads worker exited with code ${code} before it was ready`)))
+    })
+  })
+  return Promise.all(ready).then(
+    () => workers,
+    async (e: unknown) => {
+      await Promise.all(workers.map((w) => w.terminate()))
+      throw e
+    },
+  )
 }

@@ -133,4 +133,16 @@ export interface ServerOptions {
   accessLog?: string
   /** Access log format. Default is 'combined'. Both end with the request time in microseconds. */
   accessLogFormat?: 'common' | 'combined'
+  /**
+   * For benchmarks: answer every request with this text from Rust, never calling the application
+   * (the ceiling the JavaScript path is measured against). Default is off.
+   */
+  staticResponse?: string
+  /**
+   * Run the application in this many `worker_threads` (JavaScript on every core without
+   * `cluster`); each request goes to the least busy one. 0 runs it on the main thread. Each
+   * thread loads the application module itself, so pass the application as a `MODULE[:EXPORT]`
+   * name, and keep module-level state per thread (or outside the process). Default is 0.
+   */
+  appThreads?: number
 }

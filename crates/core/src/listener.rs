@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use socket2::{Domain, SockAddr, Socket, Type};
+#[cfg(unix)]
+use socket2::SockAddr;
+use socket2::{Domain, Socket, Type};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{tcp, TcpListener, TcpStream};
 #[cfg(unix)]
@@ -46,6 +48,7 @@ pub(crate) enum Listener {
 pub(crate) struct BindOptions {
     pub backlog: u32,
     pub reuse_port: bool,
+    #[cfg_attr(not(unix), allow(dead_code))]
     pub unix_mode: Option<u32>,
 }
 

@@ -1,10 +1,11 @@
-//! The bridge: exchanges from tokio threads wait in one queue, and the JavaScript thread is woken
-//! once per batch (only when the queue was empty), draining every waiting request in one call.
-//! Each request is an integer id on the JavaScript side; its state lives here.
+//! The bridge: exchanges from tokio threads wait in a queue per JavaScript thread (a lane), and
+//! a thread is woken once per batch (only when its queue was empty), draining every waiting
+//! request in one call. Each request goes to the lane with the fewest requests in flight. Each
+//! request is an integer id on the JavaScript side; its state lives here.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use gatehouse_core::{BodySender, Dispatch, Exchange, RequestBody, Responder};
 use napi::bindgen_prelude::Buffer;
@@ -12,7 +13,7 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
 use crate::head;
 
-/// The threadsafe function that wakes JavaScript with a packed batch of request heads.
+/// The threadsafe function that wakes a JavaScript thread with a packed batch of request heads.
 pub type WakeFn = ThreadsafeFunction<(), (), Buffer, napi::Status, false>;
 
 /// What the bridge keeps per open request.
@@ -26,49 +27,115 @@ pub struct Slot {
     pub pending: Option<tokio::task::JoinHandle<()>>,
     /// The request body.
     pub body: RequestBody,
+    /// The lane running it (its in-flight count drops when the request ends).
+    lane: Arc<Lane>,
 }
 
-/// The queue, the open requests, and the way to wake JavaScript.
-pub struct Bridge {
-    /// Peers whose X-Forwarded-For and X-Forwarded-Proto are believed.
-    trusted: head::Trusted,
+/// One JavaScript thread's queue and wake-up.
+pub struct Lane {
     queue: Mutex<Vec<u8>>,
-    slots: Mutex<HashMap<u32, Slot>>,
-    next_id: AtomicU32,
     wake: RwLock<Option<WakeFn>>,
+    inflight: AtomicUsize,
 }
 
-impl std::fmt::Debug for Bridge {
+impl std::fmt::Debug for Lane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bridge").finish_non_exhaustive()
+        f.debug_struct("Lane")
+            .field("inflight", &self.inflight.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
     }
 }
 
-impl Bridge {
-    pub fn new(trusted: Vec<String>) -> Arc<Self> {
-        Arc::new(Bridge {
-            trusted: head::Trusted::new(trusted),
-            queue: Mutex::new(Vec::new()),
-            slots: Mutex::new(HashMap::new()),
-            next_id: AtomicU32::new(1),
-            wake: RwLock::new(None),
-        })
-    }
-
-    /// Install (or with `None`, release) the wake-up function. Releasing it lets the process
-    /// exit: nothing native keeps the event loop alive after stop.
-    pub fn set_wake(&self, wake: Option<WakeFn>) {
-        if let Ok(mut w) = self.wake.write() {
-            *w = wake;
-        }
-    }
-
-    /// Take every waiting request head (called on the JavaScript thread).
+impl Lane {
+    /// Take every waiting request head (called on the lane's JavaScript thread).
     pub fn take_batch(&self) -> Vec<u8> {
         self.queue
             .lock()
             .map(|mut q| std::mem::take(&mut *q))
             .unwrap_or_default()
+    }
+
+    fn release(&self) {
+        if let Ok(mut w) = self.wake.write() {
+            *w = None;
+        }
+    }
+}
+
+/// The lanes, the open requests, and what every request shares.
+pub struct Bridge {
+    /// The key a worker thread names this bridge by (see `attach_lane`).
+    pub key: u32,
+    /// Peers whose X-Forwarded-For and X-Forwarded-Proto are believed.
+    trusted: head::Trusted,
+    lanes: RwLock<Vec<Arc<Lane>>>,
+    slots: Mutex<HashMap<u32, Slot>>,
+    next_id: AtomicU32,
+}
+
+impl std::fmt::Debug for Bridge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bridge")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every live bridge by key, so a worker thread can attach a lane to its server.
+fn registry() -> &'static Mutex<HashMap<u32, Weak<Bridge>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<u32, Weak<Bridge>>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
+
+impl Bridge {
+    pub fn new(trusted: Vec<String>) -> Arc<Self> {
+        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+        let bridge = Arc::new(Bridge {
+            key,
+            trusted: head::Trusted::new(trusted),
+            lanes: RwLock::new(Vec::new()),
+            slots: Mutex::new(HashMap::new()),
+            next_id: AtomicU32::new(1),
+        });
+        if let Ok(mut r) = registry().lock() {
+            r.retain(|_, w| w.strong_count() > 0);
+            r.insert(key, Arc::downgrade(&bridge));
+        }
+        bridge
+    }
+
+    /// The bridge registered under `key`, while its server lives.
+    pub fn find(key: u32) -> Option<Arc<Bridge>> {
+        registry().lock().ok()?.get(&key)?.upgrade()
+    }
+
+    /// Add a lane whose JavaScript thread is woken through `wake`.
+    pub fn add_lane(&self, wake: WakeFn) -> Arc<Lane> {
+        let lane = Arc::new(Lane {
+            queue: Mutex::new(Vec::new()),
+            wake: RwLock::new(Some(wake)),
+            inflight: AtomicUsize::new(0),
+        });
+        if let Ok(mut lanes) = self.lanes.write() {
+            lanes.push(lane.clone());
+        }
+        lane
+    }
+
+    /// How many lanes are attached.
+    pub fn lane_count(&self) -> usize {
+        self.lanes.read().map(|l| l.len()).unwrap_or(0)
+    }
+
+    /// Release every lane's wake-up: nothing native keeps an event loop alive after stop.
+    pub fn release_lanes(&self) {
+        if let Ok(mut lanes) = self.lanes.write() {
+            for lane in lanes.drain(..) {
+                lane.release();
+            }
+        }
     }
 
     /// Run `f` on the open request `id`.
@@ -79,23 +146,40 @@ impl Bridge {
 
     /// Remove the open request `id`.
     pub fn remove(&self, id: u32) -> Option<Slot> {
-        self.slots.lock().ok()?.remove(&id)
+        let slot = self.slots.lock().ok()?.remove(&id)?;
+        slot.lane.inflight.fetch_sub(1, Ordering::Relaxed);
+        Some(slot)
     }
 
     /// How many requests are open on the JavaScript side.
     pub fn open_requests(&self) -> usize {
         self.slots.lock().map(|s| s.len()).unwrap_or(0)
     }
+
+    /// The lane with the fewest requests in flight.
+    fn pick_lane(&self) -> Option<Arc<Lane>> {
+        let lanes = self.lanes.read().ok()?;
+        if lanes.len() == 1 {
+            return lanes.first().cloned();
+        }
+        lanes
+            .iter()
+            .min_by_key(|l| l.inflight.load(Ordering::Relaxed))
+            .cloned()
+    }
 }
 
 impl Dispatch for Bridge {
     fn dispatch(&self, exchange: Exchange) {
+        // No lane (stopping): dropping the exchange makes the core answer 500 and close.
+        let Some(lane) = self.pick_lane() else { return };
         let Exchange {
             head,
             body,
             responder,
         } = exchange;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        lane.inflight.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut slots) = self.slots.lock() {
             slots.insert(
                 id,
@@ -104,10 +188,11 @@ impl Dispatch for Bridge {
                     stream: None,
                     pending: None,
                     body,
+                    lane: lane.clone(),
                 },
             );
         }
-        let was_empty = match self.queue.lock() {
+        let was_empty = match lane.queue.lock() {
             Ok(mut q) => {
                 let was_empty = q.is_empty();
                 head::pack(&mut q, id, &head, &self.trusted);
@@ -116,7 +201,7 @@ impl Dispatch for Bridge {
             Err(_) => return,
         };
         if was_empty {
-            if let Ok(w) = self.wake.read() {
+            if let Ok(w) = lane.wake.read() {
                 if let Some(w) = w.as_ref() {
                     w.call((), ThreadsafeFunctionCallMode::NonBlocking);
                 }

@@ -6,6 +6,7 @@
 //! ```text
 //! u32 id | u8 flags (1: HTTP/1.1, 2: PATH_INFO is valid UTF-8)
 //! str method | str request_uri | str path_info (decoded) | str query | str remote_addr | str remote_port
+//! str server_port (of the connection's local address; empty on a UNIX socket)
 //! u16 n | n × (u16 key_len, key, u32 value_len, value)        where str = u32 len, bytes
 //! ```
 
@@ -160,6 +161,12 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead, trusted: &Trusted) {
         put_str(out, b"0");
     } else {
         pack_peer(out, &head.conn().remote);
+    }
+    match &head.conn().local {
+        PeerAddr::Tcp(sa) => put_fmt(out, |o| {
+            let _ = write!(o, "{}", sa.port());
+        }),
+        PeerAddr::Unix => put_str(out, b""),
     }
 
     // CGI variables from the header fields, repeats joined (RFC 9110 section 5.3), written

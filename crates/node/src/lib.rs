@@ -7,6 +7,9 @@
 mod bridge;
 mod errors;
 mod head;
+mod lane;
+
+pub use lane::{attach_lane, NativeLane};
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -20,11 +23,11 @@ use gatehouse_core::{
     AccessLogConfig, AccessLogFormat, AccessLogTarget, BindAddr, BoundAddr, Protocol, ResponseHead,
     Server, ServerConfig, LATENCY_BUCKETS,
 };
-use napi::bindgen_prelude::{Buffer, Either, Function, PromiseRaw};
+use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
 
-use bridge::{Bridge, WakeFn};
+use bridge::Bridge;
 
 /// The tokio runtime: `GATEHOUSE_IO_THREADS` worker threads, by default one per CPU. It is
 /// process-wide (every server in the process shares it), so it is set from the environment.
@@ -87,6 +90,9 @@ pub struct NativeOptions {
     pub access_log_format: Option<String>,
     /// An inherited listening descriptor (systemd socket activation).
     pub fd: Option<i32>,
+    /// Answer every request from Rust with this text body, never calling JavaScript: the
+    /// benchmark ceiling (what the bridge costs is the distance to it).
+    pub static_response: Option<String>,
 }
 
 /// The figures of one worker (pool slot).
@@ -144,6 +150,7 @@ pub struct NativeStats {
 pub struct NativeServer {
     config: ServerConfig,
     access_log: Option<AccessLogConfig>,
+    static_response: Option<Bytes>,
     bridge: Arc<Bridge>,
     server: Arc<Mutex<Option<Arc<Server>>>>,
 }
@@ -204,20 +211,6 @@ fn access_log_from(o: &NativeOptions) -> Option<AccessLogConfig> {
     Some(AccessLogConfig { target, format })
 }
 
-fn chunk_bytes(chunk: Either<String, Buffer>) -> Bytes {
-    match chunk {
-        Either::A(s) => Bytes::from(s.into_bytes()),
-        Either::B(b) => Bytes::copy_from_slice(&b),
-    }
-}
-
-fn response_head(status: &str, headers: &[String]) -> Result<ResponseHead> {
-    let pairs = headers
-        .chunks_exact(2)
-        .map(|p| (p[0].as_str(), p[1].as_str()));
-    ResponseHead::from_app(status, pairs).map_err(errors::to_napi)
-}
-
 #[napi]
 impl NativeServer {
     #[napi(constructor)]
@@ -231,36 +224,47 @@ impl NativeServer {
         Ok(NativeServer {
             config: config_from(&options)?,
             access_log: access_log_from(&options),
+            static_response: options
+                .static_response
+                .as_ref()
+                .map(|s| Bytes::from(s.clone().into_bytes())),
             bridge: Bridge::new(trusted),
             server: Arc::new(Mutex::new(None)),
         })
     }
 
-    /// Bind and start accepting; `on_requests` receives each packed batch of request heads.
+    /// The key worker threads attach their lanes by (`attachLane`).
+    #[napi(getter)]
+    pub fn key(&self) -> u32 {
+        self.bridge.key
+    }
+
+    /// Attach the calling (main) JavaScript thread as a lane; `on_requests` receives each
+    /// packed batch of request heads. Attach every lane before `start`.
+    #[napi]
+    pub fn attach(&self, on_requests: Function<'_, Buffer, ()>) -> Result<lane::NativeLane> {
+        lane::attach(&self.bridge, on_requests)
+    }
+
+    /// Bind and start accepting.
     #[napi(ts_return_type = "Promise<NativeBound>")]
-    pub fn start<'env>(
-        &self,
-        env: &'env Env,
-        on_requests: Function<'env, Buffer, ()>,
-    ) -> Result<PromiseRaw<'env, NativeBound>> {
-        let weak = Arc::downgrade(&self.bridge);
-        let wake: WakeFn = on_requests
-            .build_threadsafe_function::<()>()
-            .callee_handled::<false>()
-            .build_callback(move |_ctx| {
-                let batch = weak.upgrade().map(|b| b.take_batch()).unwrap_or_default();
-                Ok(Buffer::from(batch))
-            })?;
-        self.bridge.set_wake(Some(wake));
+    pub fn start<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, NativeBound>> {
+        if self.static_response.is_none() && self.bridge.lane_count() == 0 {
+            return Err(errors::option("attach a lane before start()".into()));
+        }
         let config = self.config.clone();
         let access_log = self.access_log.clone();
         let bridge = self.bridge.clone();
         let slot = self.server.clone();
+        let dispatch: Arc<dyn gatehouse_core::Dispatch> = match &self.static_response {
+            Some(body) => Arc::new(StaticResponse { body: body.clone() }),
+            None => bridge.clone(),
+        };
         env.spawn_future(async move {
-            let server = match Server::start_with_log(config, bridge.clone(), access_log) {
+            let server = match Server::start_with_log(config, dispatch, access_log) {
                 Ok(s) => s,
                 Err(e) => {
-                    bridge.set_wake(None);
+                    bridge.release_lanes();
                     return Err(errors::to_napi(e));
                 }
             };
@@ -294,7 +298,7 @@ impl NativeServer {
                     .stop(Duration::from_secs_f64(grace_seconds.max(0.0)))
                     .await;
             }
-            bridge.set_wake(None);
+            bridge.release_lanes();
             Ok(())
         })
     }
@@ -383,124 +387,6 @@ impl NativeServer {
             .map_or(0, |s| s.pool().shrink(n as usize) as u32)
     }
 
-    /// The whole response in one call (the fast path). Consumes the request.
-    #[napi]
-    pub fn respond(
-        &self,
-        id: u32,
-        status: String,
-        headers: Vec<String>,
-        body: Option<Either<String, Buffer>>,
-    ) -> Result<()> {
-        let head = response_head(&status, &headers)?;
-        let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
-        let responder = slot.responder.ok_or_else(|| errors::closed(id))?;
-        let body = body.map(chunk_bytes).unwrap_or_default();
-        // The client may have gone; the app has nothing left to do either way.
-        let _ = responder.respond(head, body);
-        Ok(())
-    }
-
-    /// Start a streamed response (status and headers). Borrows the request.
-    #[napi]
-    pub fn start_response(&self, id: u32, status: String, headers: Vec<String>) -> Result<()> {
-        let head = response_head(&status, &headers)?;
-        self.bridge
-            .with_slot(id, |slot| {
-                let responder = slot.responder.take().ok_or_else(|| errors::closed(id))?;
-                let sender = responder.start(head).map_err(errors::to_napi)?;
-                slot.stream = Some(sender);
-                Ok(())
-            })
-            .unwrap_or_else(|| Err(errors::closed(id)))
-    }
-
-    /// Queue a chunk of a streamed response. Returns false when the caller must await
-    /// `drain(id)` before the next write (the chunk itself is always taken).
-    #[napi]
-    pub fn write(&self, id: u32, chunk: Either<String, Buffer>) -> Result<bool> {
-        let bytes = chunk_bytes(chunk);
-        let sender = self
-            .bridge
-            .with_slot(id, |slot| slot.stream.clone())
-            .flatten()
-            .ok_or_else(|| errors::closed(id))?;
-        match sender.try_write(bytes).map_err(errors::to_napi)? {
-            None => Ok(sender.has_room()),
-            Some(back) => {
-                // No room: park the chunk in a task that waits for room; drain() waits for it.
-                let handle = napi::bindgen_prelude::spawn(async move {
-                    // A closed stream shows up in the next drain() or write().
-                    let _ = sender.write(back).await;
-                });
-                self.bridge
-                    .with_slot(id, |slot| slot.pending = Some(handle));
-                Ok(false)
-            }
-        }
-    }
-
-    /// Resolves when the streamed response can take more (or rejects when the client is gone).
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn drain<'env>(&self, env: &'env Env, id: u32) -> Result<PromiseRaw<'env, ()>> {
-        let (pending, sender) = self
-            .bridge
-            .with_slot(id, |slot| (slot.pending.take(), slot.stream.clone()))
-            .ok_or_else(|| errors::closed(id))?;
-        env.spawn_future(async move {
-            if let Some(p) = pending {
-                let _ = p.await;
-            }
-            if let Some(s) = sender {
-                s.writable().await.map_err(errors::to_napi)?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Finish a streamed response. Consumes the request.
-    #[napi]
-    pub fn end(&self, id: u32) -> Result<()> {
-        self.finish(id, false)
-    }
-
-    /// Cut a response and close the connection. Consumes the request.
-    #[napi]
-    pub fn abort(&self, id: u32) -> Result<()> {
-        self.finish(id, true)
-    }
-
-    /// Read at most `max` bytes of the request body (0: a convenient amount). Resolves with an
-    /// empty Buffer at the end of the body.
-    #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn read<'env>(
-        &self,
-        env: &'env Env,
-        id: u32,
-        max: u32,
-    ) -> Result<PromiseRaw<'env, Buffer>> {
-        let body = self
-            .bridge
-            .with_slot(id, |slot| slot.body.clone())
-            .ok_or_else(|| errors::closed(id))?;
-        env.spawn_future(async move {
-            let bytes = body.read(max as usize).await.map_err(errors::to_napi)?;
-            Ok(Buffer::from(bytes.to_vec()))
-        })
-    }
-
-    /// Take the requests that arrived while JavaScript was busy with the last batch, without
-    /// waiting for another wake-up; `null` when there are none.
-    #[napi]
-    pub fn take_batch(&self) -> Option<Buffer> {
-        let batch = self.bridge.take_batch();
-        if batch.is_empty() {
-            None
-        } else {
-            Some(Buffer::from(batch))
-        }
-    }
-
     /// Requests handed to JavaScript and not yet finished.
     #[napi]
     pub fn open_requests(&self) -> u32 {
@@ -508,31 +394,23 @@ impl NativeServer {
     }
 }
 
+/// The Rust-only responder: the same answer to every request, without JavaScript.
+struct StaticResponse {
+    body: Bytes,
+}
+
+impl gatehouse_core::Dispatch for StaticResponse {
+    fn dispatch(&self, exchange: gatehouse_core::Exchange) {
+        if let Ok(head) =
+            ResponseHead::from_app("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+        {
+            let _ = exchange.responder.respond(head, self.body.clone());
+        }
+    }
+}
+
 impl NativeServer {
     fn running(&self) -> Option<Arc<Server>> {
         self.server.lock().ok()?.clone()
-    }
-
-    fn finish(&self, id: u32, abort: bool) -> Result<()> {
-        let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
-        let Some(sender) = slot.stream else {
-            // Nothing was started: dropping the responder makes the core answer 500 and close.
-            return Ok(());
-        };
-        if slot.pending.is_none() && sender.try_finish(abort) {
-            return Ok(());
-        }
-        let pending = slot.pending;
-        napi::bindgen_prelude::spawn(async move {
-            if let Some(p) = pending {
-                let _ = p.await;
-            }
-            if abort {
-                sender.abort().await;
-            } else {
-                sender.end().await;
-            }
-        });
-        Ok(())
     }
 }

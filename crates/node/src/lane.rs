@@ -1,0 +1,214 @@
+//! A lane: one JavaScript thread's handle on a server. The calls that end a request (`respond`,
+//! `end`, `abort`) consume its id; the calls that borrow it (`read`, `write`, `drain`) check that
+//! it is still open. The main thread gets a lane from `NativeServer.attach`; a worker thread
+//! (`appThreads`) gets one from `attachLane(serverKey, onRequests)`.
+
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use napi::bindgen_prelude::{Buffer, Either, Function, PromiseRaw};
+use napi::{Env, Result};
+use napi_derive::napi;
+
+use gatehouse_core::ResponseHead;
+
+use crate::bridge::{Bridge, Lane, WakeFn};
+use crate::errors;
+
+/// One JavaScript thread's handle on a server's requests.
+#[napi]
+pub struct NativeLane {
+    bridge: Arc<Bridge>,
+    lane: Arc<Lane>,
+}
+
+/// Make the threadsafe function that wakes this thread with each batch of its lane.
+pub fn attach(bridge: &Arc<Bridge>, on_requests: Function<'_, Buffer, ()>) -> Result<NativeLane> {
+    let lane_slot: Arc<std::sync::OnceLock<Weak<Lane>>> = Arc::new(std::sync::OnceLock::new());
+    let for_callback = lane_slot.clone();
+    let wake: WakeFn = on_requests
+        .build_threadsafe_function::<()>()
+        .callee_handled::<false>()
+        .build_callback(move |_ctx| {
+            let batch = for_callback
+                .get()
+                .and_then(Weak::upgrade)
+                .map(|l| l.take_batch())
+                .unwrap_or_default();
+            Ok(Buffer::from(batch))
+        })?;
+    let lane = bridge.add_lane(wake);
+    let _ = lane_slot.set(Arc::downgrade(&lane));
+    Ok(NativeLane {
+        bridge: bridge.clone(),
+        lane,
+    })
+}
+
+/// Attach the calling JavaScript thread (a worker thread) to the server named by `serverKey`.
+#[napi]
+pub fn attach_lane(server_key: u32, on_requests: Function<'_, Buffer, ()>) -> Result<NativeLane> {
+    let bridge = Bridge::find(server_key)
+        .ok_or_else(|| errors::option(format!("no running server has key {server_key}")))?;
+    attach(&bridge, on_requests)
+}
+
+fn chunk_bytes(chunk: Either<String, Buffer>) -> Bytes {
+    match chunk {
+        Either::A(s) => Bytes::from(s.into_bytes()),
+        Either::B(b) => Bytes::copy_from_slice(&b),
+    }
+}
+
+fn response_head(status: &str, headers: &[String]) -> Result<ResponseHead> {
+    let pairs = headers
+        .chunks_exact(2)
+        .map(|p| (p[0].as_str(), p[1].as_str()));
+    ResponseHead::from_app(status, pairs).map_err(errors::to_napi)
+}
+
+#[napi]
+impl NativeLane {
+    /// The whole response in one call (the fast path). Consumes the request.
+    #[napi]
+    pub fn respond(
+        &self,
+        id: u32,
+        status: String,
+        headers: Vec<String>,
+        body: Option<Either<String, Buffer>>,
+    ) -> Result<()> {
+        let head = response_head(&status, &headers)?;
+        let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
+        let responder = slot.responder.ok_or_else(|| errors::closed(id))?;
+        let body = body.map(chunk_bytes).unwrap_or_default();
+        // The client may have gone; the app has nothing left to do either way.
+        let _ = responder.respond(head, body);
+        Ok(())
+    }
+
+    /// Start a streamed response (status and headers). Borrows the request.
+    #[napi]
+    pub fn start_response(&self, id: u32, status: String, headers: Vec<String>) -> Result<()> {
+        let head = response_head(&status, &headers)?;
+        self.bridge
+            .with_slot(id, |slot| {
+                let responder = slot.responder.take().ok_or_else(|| errors::closed(id))?;
+                let sender = responder.start(head).map_err(errors::to_napi)?;
+                slot.stream = Some(sender);
+                Ok(())
+            })
+            .unwrap_or_else(|| Err(errors::closed(id)))
+    }
+
+    /// Queue a chunk of a streamed response. Returns false when the caller must await
+    /// `drain(id)` before the next write (the chunk itself is always taken).
+    #[napi]
+    pub fn write(&self, id: u32, chunk: Either<String, Buffer>) -> Result<bool> {
+        let bytes = chunk_bytes(chunk);
+        let sender = self
+            .bridge
+            .with_slot(id, |slot| slot.stream.clone())
+            .flatten()
+            .ok_or_else(|| errors::closed(id))?;
+        match sender.try_write(bytes).map_err(errors::to_napi)? {
+            None => Ok(sender.has_room()),
+            Some(back) => {
+                // No room: park the chunk in a task that waits for room; drain() waits for it.
+                let handle = napi::bindgen_prelude::spawn(async move {
+                    // A closed stream shows up in the next drain() or write().
+                    let _ = sender.write(back).await;
+                });
+                self.bridge
+                    .with_slot(id, |slot| slot.pending = Some(handle));
+                Ok(false)
+            }
+        }
+    }
+
+    /// Resolves when the streamed response can take more (or rejects when the client is gone).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn drain<'env>(&self, env: &'env Env, id: u32) -> Result<PromiseRaw<'env, ()>> {
+        let (pending, sender) = self
+            .bridge
+            .with_slot(id, |slot| (slot.pending.take(), slot.stream.clone()))
+            .ok_or_else(|| errors::closed(id))?;
+        env.spawn_future(async move {
+            if let Some(p) = pending {
+                let _ = p.await;
+            }
+            if let Some(s) = sender {
+                s.writable().await.map_err(errors::to_napi)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Finish a streamed response. Consumes the request.
+    #[napi]
+    pub fn end(&self, id: u32) -> Result<()> {
+        self.finish(id, false)
+    }
+
+    /// Cut a response and close the connection. Consumes the request.
+    #[napi]
+    pub fn abort(&self, id: u32) -> Result<()> {
+        self.finish(id, true)
+    }
+
+    /// Read at most `max` bytes of the request body (0: a convenient amount). Resolves with an
+    /// empty Buffer at the end of the body.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn read<'env>(
+        &self,
+        env: &'env Env,
+        id: u32,
+        max: u32,
+    ) -> Result<PromiseRaw<'env, Buffer>> {
+        let body = self
+            .bridge
+            .with_slot(id, |slot| slot.body.clone())
+            .ok_or_else(|| errors::closed(id))?;
+        env.spawn_future(async move {
+            let bytes = body.read(max as usize).await.map_err(errors::to_napi)?;
+            Ok(Buffer::from(bytes.to_vec()))
+        })
+    }
+
+    /// Take the requests that arrived while JavaScript was busy with the last batch, without
+    /// waiting for another wake-up; `null` when there are none.
+    #[napi]
+    pub fn take_batch(&self) -> Option<Buffer> {
+        let batch = self.lane.take_batch();
+        if batch.is_empty() {
+            None
+        } else {
+            Some(Buffer::from(batch))
+        }
+    }
+}
+
+impl NativeLane {
+    fn finish(&self, id: u32, abort: bool) -> Result<()> {
+        let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
+        let Some(sender) = slot.stream else {
+            // Nothing was started: dropping the responder makes the core answer 500 and close.
+            return Ok(());
+        };
+        if slot.pending.is_none() && sender.try_finish(abort) {
+            return Ok(());
+        }
+        let pending = slot.pending;
+        napi::bindgen_prelude::spawn(async move {
+            if let Some(p) = pending {
+                let _ = p.await;
+            }
+            if abort {
+                sender.abort().await;
+            } else {
+                sender.end().await;
+            }
+        });
+        Ok(())
+    }
+}
