@@ -5,6 +5,10 @@ import test from 'ava'
 
 import { Server, spawnLines } from './helpers.mjs'
 
+// UNIX sockets and graceful signals (SIGTERM/SIGINT exit code 0) do not exist on Windows.
+const unixOnly = process.platform === 'win32' ? test.skip : test
+
+
 const APP = `${path.resolve('__test__/fixtures/threads.cjs')}:app`
 
 async function start(t, options) {
@@ -39,7 +43,7 @@ test('a module that fails to load in the worker fails start()', async (t) => {
   t.regex(err.message, /could not load/)
 })
 
-test('the CLI runs the app in worker threads with --app-threads', async (t) => {
+unixOnly('the CLI runs the app in worker threads with --app-threads', async (t) => {
   const p = spawnLines(t, process.execPath, [path.resolve('dist/cjs/cli.js'), APP, '--bind', '127.0.0.1:0', '--app-threads', '2'])
   const port = /:(\d+)$/.exec(await p.nthLine(0))[1]
   const text = await (await fetch(`http://127.0.0.1:${port}/`)).text()

@@ -5,6 +5,10 @@ import path from 'node:path'
 
 import test from 'ava'
 
+// UNIX sockets and graceful signals (SIGTERM/SIGINT exit code 0) do not exist on Windows.
+const unixOnly = process.platform === 'win32' ? test.skip : test
+
+
 const CLI = path.resolve('dist/cjs/cli.js')
 
 /** Spawn the CLI; resolves with the child and its first stdout line. */
@@ -26,7 +30,7 @@ function startCli(t, args, env = {}) {
   return { child, line, exited }
 }
 
-test('the CLI serves MODULE:EXPORT, prints one Listening line with the real port, and stops on SIGTERM', async (t) => {
+unixOnly('the CLI serves MODULE:EXPORT, prints one Listening line with the real port, and stops on SIGTERM', async (t) => {
   const { child, line, exited } = startCli(t, ['__test__/fixtures/apps.mjs:greet', '--bind', '127.0.0.1:0'])
   const first = await line
   const m = /^Listening on http:\/\/127\.0\.0\.1:(\d+)$/.exec(first)
@@ -39,7 +43,7 @@ test('the CLI serves MODULE:EXPORT, prints one Listening line with the real port
   t.is(out, first + '\n', 'exactly one line on stdout')
 })
 
-test('the CLI falls back to the default export, and serves the CommonJS `app` export', async (t) => {
+unixOnly('the CLI falls back to the default export, and serves the CommonJS `app` export', async (t) => {
   const a = startCli(t, ['__test__/fixtures/apps.mjs', '--bind', '127.0.0.1:0'])
   const portA = /:(\d+)$/.exec(await a.line)[1]
   t.is(await (await fetch(`http://127.0.0.1:${portA}/`)).text(), 'default export')
@@ -53,7 +57,7 @@ test('the CLI falls back to the default export, and serves the CommonJS `app` ex
   t.is((await b.exited).code, 0)
 })
 
-test('the CLI binds a UNIX socket', async (t) => {
+unixOnly('the CLI binds a UNIX socket', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-cli-'))
   const sock = path.join(dir, 'app.sock')
   const { child, line, exited } = startCli(t, ['examples/hello.js', '--bind', `unix:${sock}`])
@@ -63,7 +67,7 @@ test('the CLI binds a UNIX socket', async (t) => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-test('the CLI applies the size limits given as flags', async (t) => {
+unixOnly('the CLI applies the size limits given as flags', async (t) => {
   const { child, line, exited } = startCli(t, ['examples/hello.js', '--bind', '127.0.0.1:0', '--max-request-header-size', '1024', '--max-request-body-size', '10'])
   const port = /:(\d+)$/.exec(await line)[1]
   const big = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'X-Big': 'a'.repeat(2000) } })

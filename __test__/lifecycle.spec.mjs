@@ -6,12 +6,16 @@ import test from 'ava'
 
 import { spawnLines } from './helpers.mjs'
 
+// UNIX sockets and graceful signals (SIGTERM/SIGINT exit code 0) do not exist on Windows.
+const unixOnly = process.platform === 'win32' ? test.skip : test
+
+
 const CLI = path.resolve('dist/cjs/cli.js')
 const WHOAMI = path.resolve('__test__/fixtures/whoami.cjs')
 
 const portOf = (line) => Number(/:(\d+)$/.exec(line)?.[1])
 
-test('two processes share a port with --reuse-port, and the old one stops gracefully', async (t) => {
+unixOnly('two processes share a port with --reuse-port, and the old one stops gracefully', async (t) => {
   const a = spawnLines(t, process.execPath, [CLI, WHOAMI, '--bind', '127.0.0.1:0', '--reuse-port'], { BACKEND: 'a' })
   const port = portOf(await a.nthLine(0))
   const b = spawnLines(t, process.execPath, [CLI, WHOAMI, '--bind', `127.0.0.1:${port}`, '--reuse-port'], { BACKEND: 'b' })
@@ -24,7 +28,7 @@ test('two processes share a port with --reuse-port, and the old one stops gracef
   t.is((await b.exited).code, 0)
 })
 
-test('--pid writes the pid file and removes it on exit; --umask sets the socket mode', async (t) => {
+unixOnly('--pid writes the pid file and removes it on exit; --umask sets the socket mode', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-life-'))
   const pidFile = path.join(dir, 'gh.pid')
   const sock = path.join(dir, 'gh.sock')
@@ -38,7 +42,7 @@ test('--pid writes the pid file and removes it on exit; --umask sets the socket 
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-test('systemd socket activation: the inherited socket on fd 3 is served', async (t) => {
+unixOnly('systemd socket activation: the inherited socket on fd 3 is served', async (t) => {
   const p = spawnLines(t, 'python3', [path.resolve('__test__/fixtures/systemd-activate.py'), process.execPath, CLI, WHOAMI, '--bind', '127.0.0.1:1'], { BACKEND: 'socket-activated' })
   const port = Number(await p.nthLine(0))
   t.is(await p.nthLine(1), `Listening on http://127.0.0.1:${port}`, 'the real address of the inherited socket')
@@ -48,7 +52,7 @@ test('systemd socket activation: the inherited socket on fd 3 is served', async 
   t.is((await p.exited).code, 0)
 })
 
-test('--metrics serves Prometheus text on its own listener', async (t) => {
+unixOnly('--metrics serves Prometheus text on its own listener', async (t) => {
   const probe = spawnLines(t, process.execPath, ['-e', "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"])
   const metricsPort = Number(await probe.nthLine(0))
   const p = spawnLines(t, process.execPath, [CLI, WHOAMI, '--bind', '127.0.0.1:0', '--metrics', `127.0.0.1:${metricsPort}`])
@@ -60,7 +64,7 @@ test('--metrics serves Prometheus text on its own listener', async (t) => {
   t.is((await p.exited).code, 0)
 })
 
-test('a second signal forces the exit while a request is still running', async (t) => {
+unixOnly('a second signal forces the exit while a request is still running', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-slow-'))
   const app = path.join(dir, 'slow.cjs')
   fs.writeFileSync(app, "exports.app = () => new Promise(() => {})\n")

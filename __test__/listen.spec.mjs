@@ -8,6 +8,10 @@ import test from 'ava'
 
 import { makeServer, raw, parseResponses, textApp, Server } from './helpers.mjs'
 
+// UNIX sockets and graceful signals (SIGTERM/SIGINT exit code 0) do not exist on Windows.
+const unixOnly = process.platform === 'win32' ? test.skip : test
+
+
 test('port 0 picks a free port and bindAddr shows it', async (t) => {
   const { server, port } = await makeServer(t, textApp('x'))
   t.true(port > 0)
@@ -24,7 +28,7 @@ test('IPv6 loopback binds and serves', async (t) => {
   t.is(await res.text(), '::1')
 })
 
-test('a UNIX socket binds, serves, and its file is removed on stop', async (t) => {
+unixOnly('a UNIX socket binds, serves, and its file is removed on stop', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-'))
   const sock = path.join(dir, 's.sock')
   const server = new Server(sock, textApp('over unix'), { errors: { write() {}, flush() {} } })
@@ -43,7 +47,7 @@ test('a UNIX socket binds, serves, and its file is removed on stop', async (t) =
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-test('a stale UNIX socket file is replaced', async (t) => {
+unixOnly('a stale UNIX socket file is replaced', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-'))
   const sock = path.join(dir, 's.sock')
   const first = new Server(sock, textApp('a'))
