@@ -198,8 +198,7 @@ export function checkAnswer(bytes, mayBeHead = false) {
     off = end + 4
     const rest = bytes.subarray(off, off + 7).toString('latin1')
     const bodiless = mayBeHead && (rest.length === 0 || rest === 'HTTP/1.')
-    // A reject of a HEAD request carries its text body (a known bug of conn.rs write_plain, in
-    // the conformance table as BR-14): read per Content-Length like any other response.
+    // Otherwise (a body that is not another response) read it per its framing.
     if (status < 200 || status === 204 || status === 304 || bodiless) continue
     if (headers['transfer-encoding'] === 'chunked') {
       for (;;) {

@@ -122,7 +122,6 @@ const NOTES = {
   'CH-07': 'BWS around ";" and "=" in a chunk extension is in the RFC 9112 §7.1.1 grammar and RFC 9110 §5.6.3 says a recipient MUST accept it; llhttp refuses all whitespace there. No desync follows from accepting it: a parser that reads the size up to the space reads the same size.',
   'LI-04': 'A configured limit, not strictness: gatehouse\'s default head limit is 64 KiB (maxRequestHeaderSize), node\'s maxHeaderSize is 16 KiB.',
   'LI-07': 'A configured limit: a 16 KiB target is within gatehouse\'s target limit (414 past it) but over node\'s 16 KiB head limit.',
-  'CH-15': 'All the chunked-body refusals: gatehouse answers 500 where node answers 400, because the gateway turns the app\'s GH_ERR_BODY_INVALID read error into 500 (a known bug, see cases/chunked.mjs); the connection is closed either way.',
   'CH-49': 'The app answered without reading a body that turns out malformed: both send the 200; node then parses the leftover bytes and adds a 400, gatehouse closes the connection.',
 }
 

@@ -2,19 +2,12 @@
 // every chunk, trailers that are read, limited, and never merged into the request headers.
 //
 // A chunked body is decoded while the app reads it, so a framing error surfaces in the app: its
-// wsgi.input read rejects with GH_ERR_BODY_INVALID. What the client should get then is 400 (the
-// client sent a malformed message, RFC 9112 §7.1 / §6.3) and a closed connection. Today the
-// gateway (src/gateway.ts, fail()) turns every read error except GH_ERR_BODY_TOO_LARGE into 500:
-// those cases are marked as a known bug on their status only, and the rest (the read error, the
-// closed connection, nothing after the bad body reaching the app) is asserted regardless.
+// wsgi.input read rejects with GH_ERR_BODY_INVALID, the app lets it propagate, and the gateway
+// answers 400 (the client sent a malformed message, RFC 9112 §7.1 / §6.3) with Connection:
+// close; nothing after the bad body is read as a request.
 import { environOf } from '../harness.mjs'
 
 const HEAD = 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n'
-
-export const BODY_INVALID_IS_500 = {
-  note: 'src/gateway.ts fail() answers a GH_ERR_BODY_INVALID read error with 500; a malformed chunked body is the client\'s error: 400',
-  aspects: ['status'],
-}
 
 const readError = (code) => (t, o) => {
   t.deepEqual(o.readErrors, [code], `the app's read rejects with ${code}`)
@@ -31,7 +24,6 @@ const bad = (id, title, rfc, chunks) => ({
   expect: 400,
   conn: 'closed',
   appCalls: 1,
-  bug: BODY_INVALID_IS_500,
   check: readError('GH_ERR_BODY_INVALID'),
 })
 

@@ -90,10 +90,6 @@ export default [
     request: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n',
     expect: 400,
     conn: 'closed',
-    bug: {
-      note: "crates/core/src/conn.rs write_plain() always answers with Answer { http11: true }, so rejects say HTTP/1.1 under protocol 'HTTP/1.0'",
-      aspects: ['check'],
-    },
     check: version('1.0'),
   },
   {

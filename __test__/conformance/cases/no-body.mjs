@@ -76,10 +76,6 @@ export default [
     expect: 205,
     appCalls: 1,
     conn: 'open',
-    bug: {
-      note: 'crates/core/src/proto/encode.rs forbids_body() leaves out 205: the app\'s body is sent with a 205',
-      aspects: ['check'],
-    },
     check: (t, o) => {
       const r = o.finals[0]
       t.is(r?.body.length ?? 0, 0, 'no content in a 205')
@@ -95,10 +91,6 @@ export default [
     appCalls: 1,
     conn: 'closed',
     compare: false,
-    bug: {
-      note: 'ResponseHead::from_app (crates/core/src/proto/encode.rs) accepts a 1xx status from startResponse: the client gets an interim 103 and then a close, never a final response',
-      aspects: ['status'],
-    },
     check: (t, o) => {
       const text = o.bytes.toString('latin1')
       t.false(/Transfer-Encoding/i.test(text.split('\r\n\r\n')[0] ?? ''), 'no Transfer-Encoding with a 1xx')
