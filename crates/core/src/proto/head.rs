@@ -67,7 +67,7 @@ pub(crate) struct ParsedHead {
 /// The outcome of looking at the read buffer.
 #[derive(Debug)]
 pub(crate) enum Parse {
-    /// Not a whole head yet. `consumed_empty_lines` bytes of leading CRLFs may be dropped.
+    /// Not a whole head yet (leading empty lines, if any, are still in the buffer).
     Partial,
     /// A whole head of `len` bytes.
     Complete(ParsedHead, usize),
