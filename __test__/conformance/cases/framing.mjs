@@ -81,4 +81,18 @@ export default [
     check: body('GET /x HTTP/1.1\r\n\r\n'),
   },
   { id: 'FR-44', title: 'Transfer-Encoding: chunked with an empty list element after it', rfc: 'RFC 9112 §6.1', request: 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n', expect: 400, conn: 'closed' },
+  {
+    id: 'FR-45',
+    title: 'a CRLF after a Content-Length body, before the next pipelined request, is ignored',
+    rfc: 'RFC 9112 §2.2',
+    request: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello\r\nGET /second HTTP/1.1\r\nHost: h\r\n\r\n',
+    expect: 200,
+    conn: 'open',
+    responses: 2,
+    appCalls: 2,
+    check: (t, o) => {
+      t.is(o.calls[0]?.body, 'hello')
+      t.is(environOf(o, 1).PATH_INFO, '/second')
+    },
+  },
 ]

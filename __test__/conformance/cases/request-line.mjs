@@ -141,4 +141,6 @@ export default [
       t.is(environOf(o).QUERY_STRING, 'g=`h`')
     },
   },
+  { id: 'RL-59', title: 'four empty lines before the request line are ignored', rfc: 'RFC 9112 §2.2', request: '\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n', expect: 200, conn: 'open' },
+  { id: 'RL-60', title: 'five empty lines before the request line are too many', rfc: 'RFC 9112 §2.2 (at least one SHOULD be ignored; a bound keeps it cheap)', request: '\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n', expect: 400, conn: 'closed' },
 ]
