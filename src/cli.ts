@@ -213,7 +213,6 @@ async function main(): Promise<number> {
     await metricsServer.start()
   }
   if (args.pidFile) writeFileSync(args.pidFile, `${process.pid}\n`)
-  process.stdout.write(`Listening on ${describe(server.bindAddr)}\n`)
   let signals = 0
   const onSignal = (): void => {
     signals++
@@ -222,6 +221,8 @@ async function main(): Promise<number> {
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  // Only now, with the signal handlers in place: whoever reads this line may signal at once.
+  process.stdout.write(`Listening on ${describe(server.bindAddr)}\n`)
   try {
     await server.serve()
     await metricsServer?.stop()

@@ -11,6 +11,23 @@ import type { App, Body, Chunk, Environ, StartResponse, Write } from './types'
 
 const ERROR_HEADERS = ['Content-Type', 'text/plain; charset=utf-8']
 
+/**
+ * The answer to an error before the headers went out: a request body that was too large,
+ * malformed or stalled is the client's doing (413, 400, 408); anything else is the app's (500).
+ */
+function statusFor(err: unknown): string {
+  switch (err instanceof GatehouseError ? err.code : undefined) {
+    case 'GH_ERR_BODY_TOO_LARGE':
+      return '413 Payload Too Large'
+    case 'GH_ERR_BODY_INVALID':
+      return '400 Bad Request'
+    case 'GH_ERR_BODY_TIMEOUT':
+      return '408 Request Timeout'
+    default:
+      return '500 Internal Server Error'
+  }
+}
+
 /** The state of one request on the JavaScript side. */
 class Exchange {
   status: string | undefined = undefined
@@ -249,8 +266,7 @@ export class Gateway {
       ex.finished = true
       try {
         if (!ex.started) {
-          const tooLarge = err instanceof GatehouseError && err.code === 'GH_ERR_BODY_TOO_LARGE'
-          const status = tooLarge ? '413 Payload Too Large' : '500 Internal Server Error'
+          const status = statusFor(err)
           this.native.respond(ex.id, status, ERROR_HEADERS, `${status.slice(4)}\n`)
         } else {
           this.native.abort(ex.id)

@@ -72,11 +72,12 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             Ok(None) => {}
             Err(()) => {
                 Stats::add(&shared.stats.rejected, 1);
-                let _ = write_plain(
+                let _ = write_error(
                     &mut wr,
                     400,
                     "Bad Request: a PROXY protocol header was expected",
-                    true,
+                    &[],
+                    false,
                     &shared,
                 )
                 .await;
@@ -102,7 +103,8 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             HeadOutcome::Reject(r) => {
                 Stats::add(&shared.stats.requests, 1);
                 Stats::add(&shared.stats.rejected, 1);
-                let _ = write_plain(&mut wr, r.status, r.reason, true, &shared).await;
+                let is_head = is_head_request(&rs.buf);
+                let _ = write_error(&mut wr, r.status, r.reason, &[], is_head, &shared).await;
                 side = Some(rs);
                 break;
             }
@@ -119,6 +121,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
                 503,
                 "Service Unavailable",
                 &[b"Retry-After: 1\r\n"],
+                &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize] == b"HEAD",
                 &shared,
             )
             .await;
@@ -130,7 +133,9 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             let max = cfg.limits.max_body_size;
             if max > 0 && n > max {
                 Stats::add(&shared.stats.rejected, 1);
-                let _ = write_plain(&mut wr, 413, "Payload Too Large", true, &shared).await;
+                let is_head =
+                    &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize] == b"HEAD";
+                let _ = write_error(&mut wr, 413, "Payload Too Large", &[], is_head, &shared).await;
                 side = Some(rs);
                 break;
             }
@@ -233,7 +238,9 @@ async fn read_head(
     let mut started: Option<Instant> = None;
     loop {
         if !rs.buf.is_empty() {
-            started.get_or_insert_with(Instant::now);
+            if !rs.buf.chunks(2).all(|c| c == b"\r\n") {
+                started.get_or_insert_with(Instant::now);
+            }
             match head::parse(&rs.buf, &mut scanned, limits, shared.config.protocol) {
                 Ok(Parse::Complete(mut h, len)) => {
                     h.buf = rs.buf.split_to(len).freeze();
@@ -243,8 +250,9 @@ async fn read_head(
                 Err(r) => return HeadOutcome::Reject(r),
             }
         }
-        let idle = rs.buf.is_empty();
-        if idle {
+        // Only empty lines (which RFC 9112 section 2.2 lets a server ignore) is still idle.
+        let idle = rs.buf.chunks(2).all(|c| c == b"\r\n");
+        if rs.buf.is_empty() {
             if *shutdown.borrow() {
                 return HeadOutcome::Close;
             }
@@ -280,6 +288,15 @@ async fn read_head(
             _ = shutdown.changed(), if idle => return HeadOutcome::Close,
         }
     }
+}
+
+/// Whether the bytes of a refused request start with the HEAD method (its answer has no body).
+fn is_head_request(buf: &[u8]) -> bool {
+    let mut b = buf;
+    while b.starts_with(b"\r\n") {
+        b = &b[2..];
+    }
+    b.starts_with(b"HEAD ")
 }
 
 async fn read_buf(rd: &mut ReadHalf, buf: &mut BytesMut) -> io::Result<usize> {
@@ -399,7 +416,7 @@ async fn write_response(
     match reply {
         Err(_) => {
             // The application dropped the request without an answer.
-            let bytes = write_plain(wr, 500, "Internal Server Error", true, shared)
+            let bytes = write_error(wr, 500, "Internal Server Error", &[], ans.is_head, shared)
                 .await
                 .unwrap_or(0);
             Outcome {
@@ -414,6 +431,7 @@ async fn write_response(
             let (framing, k) = encode::framing(&head, &ans, Some(len));
             keep = k && keep;
             let body_bytes: &[u8] = match framing {
+                Framing::Length(0) if head.status() == 205 => &[],
                 Framing::Length(n) => {
                     if n != len {
                         // The declared length does not match: send at most what was declared
@@ -471,7 +489,13 @@ async fn write_response(
             let Ok(head_bytes) = write_all(wr, &[&out], shared).await else {
                 return fail(head.status());
             };
-            let (whole, body_bytes) = write_stream(wr, rx, framing, shared).await;
+            // A 205 says "Content-Length: 0" and drops whatever body the application streams.
+            let body_framing = if head.status() == 205 {
+                Framing::Empty
+            } else {
+                framing
+            };
+            let (whole, body_bytes) = write_stream(wr, rx, body_framing, shared).await;
             Outcome {
                 keep: whole && keep,
                 status: head.status(),
@@ -535,31 +559,23 @@ async fn write_stream(
     }
 }
 
-/// Answer with a short `text/plain` response from the server itself, then close.
-async fn write_plain(
-    wr: &mut WriteHalf,
-    status: u16,
-    reason: &str,
-    close: bool,
-    shared: &Shared,
-) -> io::Result<usize> {
-    debug_assert!(close, "the server's own answers always close");
-    write_error(wr, status, reason, &[], shared).await
-}
-
 /// A short `text/plain` answer with `Connection: close` and optional extra header lines.
+///
+/// The server's own answers always close the connection. They speak the highest version the
+/// server is configured for, and carry no body when they answer a HEAD request.
 async fn write_error(
     wr: &mut WriteHalf,
     status: u16,
     reason: &str,
     extra: &[&[u8]],
+    is_head: bool,
     shared: &Shared,
 ) -> io::Result<usize> {
     let head = ResponseHead::plain(status, reason);
     let body = format!("{reason}\n");
     let ans = Answer {
-        http11: true,
-        is_head: false,
+        http11: shared.config.protocol == Protocol::Http11,
+        is_head,
         keep_alive: false,
     };
     let mut out = Vec::with_capacity(256);
@@ -579,7 +595,9 @@ async fn write_error(
         out.extend_from_slice(line);
     }
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body.as_bytes());
+    if !is_head {
+        out.extend_from_slice(body.as_bytes());
+    }
     write_all(wr, &[&out], shared).await
 }
 

@@ -55,6 +55,12 @@ impl ResponseHead {
             ));
         }
         let code = (sb[0] - b'0') as u16 * 100 + (sb[1] - b'0') as u16 * 10 + (sb[2] - b'0') as u16;
+        if code < 200 {
+            return Err(Error::new(
+                Kind::InvalidStatus,
+                format!("invalid status {status:?}: interim (1xx) responses are the server's, the application's status must be 200 or above"),
+            ));
+        }
         let mut status_line = Vec::with_capacity(sb.len());
         push_latin1(&mut status_line, status).ok_or_else(|| {
             Error::new(
@@ -188,6 +194,9 @@ pub(crate) fn framing(head: &ResponseHead, ans: &Answer, full_len: Option<u64>) 
     let mut keep = ans.keep_alive;
     let framing = if head.forbids_body() {
         Framing::Empty
+    } else if head.status == 205 {
+        // 205 Reset Content: no content, and say so (RFC 9110 section 15.3.6).
+        Framing::Length(0)
     } else if let Some(n) = head.content_length {
         if ans.is_head {
             Framing::Empty
