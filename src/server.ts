@@ -169,8 +169,11 @@ export interface WorkerStats {
   'Write Throughput': number
 }
 
-/** The original server's statistics, with the same keys. */
-export interface Stats {
+/**
+ * The original server's statistics, with the same keys: the per-worker figures summed over the
+ * workers, and the server-wide ones.
+ */
+export interface Stats extends WorkerStats {
   Enabled: boolean
   'Bind Address': string
   'Run time': number
@@ -180,12 +183,6 @@ export interface Stats {
   Threads: number
   'Threads Idle': number
   'Socket Errors': number
-  Requests: number
-  'Bytes Read': number
-  'Bytes Written': number
-  'Work Time': number
-  'Read Throughput': number
-  'Write Throughput': number
   'Worker Threads': Record<string, WorkerStats>
 }
 
