@@ -656,3 +656,32 @@ impl<F: Future + Unpin> Future for CatchUnwind<AssertUnwindSafe<F>> {
 }
 
 impl<F> Unpin for CatchUnwind<F> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle keep-alive connection costs its task's future (this size), the socket, and no
+    /// read buffer. Guard the future's size so that idle connections stay cheap.
+    #[tokio::test]
+    async fn the_connection_future_stays_small() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = l.accept().await.expect("accept");
+        let config = crate::config::ServerConfig::new(crate::config::BindAddr::Tcp(addr));
+        let shared = crate::server::Shared::for_test(config);
+        let info = ConnInfo {
+            remote: PeerAddr::Unix,
+            local: PeerAddr::Unix,
+        };
+        let fut = serve_inner(Stream::Tcp(server), info, shared);
+        let size = std::mem::size_of_val(&fut);
+        eprintln!("connection future: {size} bytes");
+        assert!(size < 3072, "the connection future grew to {size} bytes");
+        drop(fut);
+        drop(client);
+    }
+}

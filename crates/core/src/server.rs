@@ -233,6 +233,32 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
 }
 
 #[cfg(test)]
+impl Shared {
+    /// A Shared with no listener, for unit tests of a connection.
+    pub(crate) fn for_test(config: ServerConfig) -> Arc<Shared> {
+        struct Nothing;
+        impl Dispatch for Nothing {
+            fn dispatch(&self, _: Exchange) {}
+        }
+        let (_, shutdown_rx) = watch::channel(false);
+        let (_, force_rx) = watch::channel(false);
+        Arc::new(Shared {
+            pool: Arc::new(Pool::new(config.min_workers, config.max_workers)),
+            access_log: None,
+            config,
+            dispatch: Arc::new(Nothing),
+            stats: Arc::new(Stats::default()),
+            shutdown_rx,
+            force_rx,
+            live: AtomicUsize::new(0),
+            all_closed: Notify::new(),
+            conn_closed: Notify::new(),
+            panic_on_connect: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+}
+
+#[cfg(test)]
 pub(crate) fn maybe_panic_for_test(shared: &Shared) {
     if shared.panic_on_connect.swap(false, Ordering::SeqCst) {
         panic!("test panic inside a connection task");
