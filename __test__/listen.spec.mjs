@@ -166,3 +166,26 @@ test('invalid options are refused with a message naming the option', (t) => {
   t.regex(t.throws(() => new Server(['127.0.0.1', 0], 42)).message, /app must be a function/)
   t.regex(t.throws(() => new Server(['127.0.0.1', 0], textApp('x'), { appThreads: 2 })).message, /appThreads.*module name/)
 })
+
+test('staticResponse answers from Rust without calling the app, and keeps the process alive', async (t) => {
+  let calls = 0
+  const server = new Server(['127.0.0.1', 0], () => {
+    calls++
+    return []
+  }, { staticResponse: 'from rust' })
+  await server.start()
+  t.teardown(() => server.stop())
+  const res = await fetch(`http://127.0.0.1:${server.bindAddr[1]}/`)
+  t.is(await res.text(), 'from rust')
+  t.is(calls, 0)
+  // With no JavaScript lane, the server itself must keep the process running.
+  const script = `const { Server } = require(${JSON.stringify(path.resolve('dist/cjs/index.js'))})
+    const s = new Server(['127.0.0.1', 0], () => [], { staticResponse: 'still here' })
+    s.start().then(() => console.log(s.bindAddr[1]))`
+  const child = spawn(process.execPath, ['-e', script])
+  t.teardown(() => child.kill('SIGKILL'))
+  const port = await new Promise((r) => child.stdout.once('data', (d) => r(String(d).trim())))
+  await new Promise((r) => setTimeout(r, 500))
+  t.is(child.exitCode, null, 'the process is still running')
+  t.is(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'still here')
+})

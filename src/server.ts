@@ -198,6 +198,8 @@ export class Server {
   #options: Resolved
   #native: NativeServer | undefined
   #workers: Worker[] = []
+  /** Keeps the event loop alive while a staticResponse server (which has no lane) runs. */
+  #keepAlive: ReturnType<typeof setInterval> | undefined
   #starting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
   #served: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined
@@ -287,6 +289,7 @@ export class Server {
         }
       }
       bound = await native.start()
+      if (o.staticResponse !== undefined) this.#keepAlive = setInterval(() => undefined, 0x7fffffff)
     } catch (e) {
       this.#starting = undefined
       await this.#stopWorkers()
@@ -348,6 +351,8 @@ export class Server {
     this.#native = undefined
     this.#starting = undefined
     if (native) await native.stop(this.#options.shutdownTimeout)
+    clearInterval(this.#keepAlive)
+    this.#keepAlive = undefined
     await this.#stopWorkers()
     const served = this.#served
     this.#served = undefined
