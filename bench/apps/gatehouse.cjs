@@ -28,7 +28,9 @@ if (args.idleTimeout !== undefined) options.timeout = args.idleTimeout
 if (args.appThreads !== undefined) options.appThreads = args.appThreads
 if (args.tls) options.ssl = { certificate: args.tls.cert, privateKey: args.tls.key }
 
-let app = makeApp(args.scenario)
+// With app threads every worker loads the app module itself, so the app is given by name
+// (MODULE:EXPORT); gatehouse-app.cjs reads the scenario from BENCH_SCENARIO, set above.
+let app = args.appThreads !== undefined ? `${path.join(__dirname, 'gatehouse-app.cjs')}:app` : makeApp(args.scenario)
 if (args.rustOnly) {
   if (args.scenario !== 'hello') skip('the Rust-only responder serves hello world only')
   // staticResponse: the core answers every request with this text (200, text/plain) without

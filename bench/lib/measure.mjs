@@ -108,6 +108,12 @@ function alive(server) {
   return server.child.exitCode === null && server.child.signalCode === null
 }
 
+/** Why a server is gone: its exit status and the end of what it printed. */
+function died(server) {
+  const { exitCode, signalCode } = server.child
+  return `the server exited during the run (${signalCode ? `signal ${signalCode}` : `code ${exitCode}`}): ${server.child.output().slice(-300).replace(/\s+/g, ' ')}`
+}
+
 function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-'
 }
@@ -144,7 +150,7 @@ export async function runWrkScenario(scenario, ctx) {
           if (round === 0 && ctx.warmup > 0) await runWrk(ctx.wrk, argsFor(e.server.port, ctx.warmup), ctx.warmup, wrkEnv)
           const cpuBefore = cpuSeconds(e.server.pid)
           const m = await runWrk(ctx.wrk, argsFor(e.server.port, ctx.duration), ctx.duration, wrkEnv)
-          if (!alive(e.server)) throw new Error(`the server exited during the run: ${e.server.child.output().slice(-400)}`)
+          if (!alive(e.server)) throw new Error(died(e.server))
           delete m.raw
           m.serverCores = (cpuSeconds(e.server.pid) - cpuBefore) / m.seconds
           m.busyBefore = busyBefore
@@ -153,7 +159,7 @@ export async function runWrkScenario(scenario, ctx) {
           const busy = busyBefore >= 20 ? `   (the machine was ${busyBefore.toFixed(0)}% busy before)` : ''
           console.log(`  ${e.label.padEnd(24)} ${fmt(m.rps).padStart(9)} req/s   p50 ${fmt(m.latency.p50, 3)} ms   p99 ${fmt(m.latency.p99, 3)} ms   server CPU ${fmt(m.serverCores, 2)} cores${errs ? `   errors ${errs}` : ''}${ctx.rounds > 1 ? `   (round ${round + 1})` : ''}${busy}`)
         } catch (err) {
-          Object.assign(e, { status: 'failed', reason: describe(err) })
+          Object.assign(e, { status: 'failed', reason: alive(e.server) ? describe(err) : died(e.server) })
           console.log(`  ${e.label.padEnd(24)} failed: ${e.reason}`)
         }
       }
@@ -224,7 +230,7 @@ export async function runIdleScenario(scenario, ctx) {
       const after = await steadyRss(server.pid)
       client.stdin.write('status\n')
       const { open } = await nextJsonLine(lines, 10000, 'hold-client status')
-      if (!alive(server)) throw new Error(`the server exited: ${server.child.output().slice(-400)}`)
+      if (!alive(server)) throw new Error(died(server))
       if (open < count * 0.9) throw new Error(`only ${open} of ${count} connections stayed open (${held.failed} failed to connect or get an answer)`)
       const values = { kibPerConn: (after - before) / open, rssBeforeMiB: before / 1024, rssAfterMiB: after / 1024, held: open, failed: held.failed, openMs: held.ms }
       console.log(`  ${label.padEnd(24)} ${fmt(values.kibPerConn, 1).padStart(7)} KiB/conn   RSS ${fmt(values.rssBeforeMiB, 1)} -> ${fmt(values.rssAfterMiB, 1)} MiB with ${open} held`)
@@ -251,7 +257,7 @@ async function gibOnce(id, scenario, ctx, direction) {
     const sampler = sampleRss(server.pid, 50)
     const client = await runToEnd(process.execPath, [path.join(ctx.benchDir, 'lib', 'stream-client.mjs'), direction, String(server.port), String(ctx.gibBytes)], { timeoutMs: 300000 })
     const { maxRssKiB } = sampler.stop()
-    if (!alive(server)) throw new Error(`the server exited: ${server.child.output().slice(-400)}`)
+    if (!alive(server)) throw new Error(died(server))
     const { hwmKiB } = readMemory(server.pid)
     if (client.timedOut) throw new Error(`${direction}: the client did not finish within 300 s`)
     if (client.code !== 0) throw new Error(`${direction}: the client failed: ${client.stderr.trim().split('\n').slice(-1)[0]}`)
