@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::tls::TlsConfig;
+
 /// Where a server listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BindAddr {
@@ -111,6 +113,8 @@ pub struct ServerConfig {
     /// Expect a PROXY protocol v1 or v2 header at the start of each connection and take the
     /// client address from it. Default is false.
     pub proxy_protocol: bool,
+    /// Serve HTTPS with these certificates. Default is `None` (plain HTTP).
+    pub tls: Option<TlsConfig>,
 }
 
 impl ServerConfig {
@@ -131,6 +135,7 @@ impl ServerConfig {
             reuse_port: false,
             unix_mode: None,
             proxy_protocol: false,
+            tls: None,
         }
     }
 }

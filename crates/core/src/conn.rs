@@ -26,6 +26,7 @@ use crate::proto::head::{self, BodyFraming, Parse, ParsedHead, Reject, Version};
 use crate::proxy;
 use crate::server::Shared;
 use crate::stats::Stats;
+use crate::tls::{self, Accepted};
 
 /// The first read of a connection's head reserves this much; an idle connection holds nothing.
 const FIRST_READ: usize = 2048;
@@ -34,16 +35,58 @@ const COALESCE_LIMIT: usize = 16 * 1024;
 /// How long a closing connection keeps reading (and discarding) so the client sees the response.
 const LINGER: Duration = Duration::from_millis(500);
 
-/// Serve one connection until it closes. A panic inside is caught, counted, and closes only
-/// this connection.
+/// Serve one connection until it closes: the TLS handshake first when the server speaks HTTPS
+/// (after the PROXY header, when one is expected). A panic inside is caught, counted, and closes
+/// only this connection.
 pub(crate) async fn serve(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
     let stats = shared.stats.clone();
-    let result = CatchUnwind(AssertUnwindSafe(Box::pin(serve_inner(
-        stream, info, shared,
-    ))))
-    .await;
+    // Plain connections run the HTTP loop's future alone; TLS ones the handshake step around it.
+    let conn: Pin<Box<dyn Future<Output = ()> + Send>> = if shared.tls.is_some() {
+        Box::pin(serve_tls(stream, info, shared))
+    } else {
+        Box::pin(serve_inner(stream, info, shared))
+    };
+    let result = CatchUnwind(AssertUnwindSafe(conn)).await;
     if result.is_err() {
         Stats::add(&stats.panics, 1);
+    }
+}
+
+/// The PROXY header when one is expected, the TLS handshake, then the HTTP loop. The handshake
+/// future is boxed: it holds rustls's handshake state, which would otherwise widen the future of
+/// the connection for as long as it lives.
+async fn serve_tls(mut stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
+    let Some(tls) = &shared.tls else { return };
+    if shared.config.proxy_protocol {
+        // The PROXY header comes before the TLS handshake: read exactly its bytes.
+        match Box::pin(read_proxy_header_raw(&mut stream, &shared)).await {
+            Ok(Some(client)) => info.remote = PeerAddr::Tcp(client),
+            Ok(None) => {}
+            Err(()) => {
+                Stats::add(&shared.stats.rejected, 1);
+                return;
+            }
+        }
+    }
+    let accepted = {
+        let mut shutdown = shared.shutdown_rx.clone();
+        let timeout = shared.config.limits.timeout;
+        Box::pin(tls::accept(
+            stream,
+            tls,
+            &shared.stats,
+            timeout,
+            &mut shutdown,
+        ))
+        .await
+    };
+    match accepted {
+        Accepted::Tls(s, tls_info) => {
+            info.tls = Some(tls_info);
+            serve_inner(s, info, shared).await
+        }
+        Accepted::PlainHttp(s) => Box::pin(reject_plain_http(s, &shared)).await,
+        Accepted::Closed => {}
     }
 }
 
@@ -65,7 +108,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
     #[cfg(test)]
     crate::server::maybe_panic_for_test(&shared);
 
-    if cfg.proxy_protocol {
+    if cfg.proxy_protocol && info.tls.is_none() {
         let Some(rs) = side.as_mut() else { return };
         match read_proxy_header(rs, &shared).await {
             Ok(Some(client)) => info.remote = PeerAddr::Tcp(client),
@@ -214,18 +257,90 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             break;
         }
     }
-    // Close politely: send FIN, then read and drop what the client still sends for a moment,
-    // so a response followed by unread input is not destroyed by a reset.
-    let _ = timeout(cfg.limits.timeout, wr.shutdown()).await;
-    if let Some(mut rs) = side {
+    close(wr, side.map(|s| s.rd), &shared).await;
+}
+
+/// Close politely: send FIN (after close_notify under TLS), then read and drop what the client
+/// still sends for a moment, so a response followed by unread input is not destroyed by a reset.
+async fn close(mut wr: WriteHalf, rd: Option<ReadHalf>, shared: &Shared) {
+    let _ = timeout(shared.config.limits.timeout, wr.shutdown()).await;
+    if let Some(mut rd) = rd {
         let deadline = Instant::now() + LINGER;
         let mut sink = [0u8; 1024];
-        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, rs.rd.read(&mut sink)).await {
+        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, rd.read(&mut sink)).await {
             if n == 0 {
                 break;
             }
         }
     }
+}
+
+/// The body of the answer to plain HTTP on a TLS port (the original server's NoSSLError).
+const PLAIN_HTTP_ON_TLS: &str =
+    "This port speaks HTTPS: the client sent a plain HTTP request. Use https:// instead.\n";
+
+/// Answer a client that sent plain HTTP to a TLS port with a plain-text 400, then close.
+async fn reject_plain_http(stream: Stream, shared: &Shared) {
+    Stats::add(&shared.stats.requests, 1);
+    Stats::add(&shared.stats.rejected, 1);
+    let (rd, mut wr) = stream.into_split();
+    let _ = write_text(
+        &mut wr,
+        400,
+        "Bad Request",
+        &[],
+        PLAIN_HTTP_ON_TLS,
+        false,
+        shared,
+    )
+    .await;
+    close(wr, Some(rd), shared).await;
+}
+
+/// Read a PROXY header from a connection that has not started TLS yet, taking exactly the
+/// header's bytes (what follows belongs to the TLS handshake). Within `timeout`.
+async fn read_proxy_header_raw(
+    stream: &mut Stream,
+    shared: &Shared,
+) -> Result<Option<std::net::SocketAddr>, ()> {
+    /// The v2 signature (12 bytes) and its version, family and length fields (4 bytes).
+    const V2_FIXED: usize = 16;
+    let read = async {
+        // 12 bytes tell v2 (its signature) from v1 ("PROXY ", at least 15 bytes in all).
+        let mut buf = vec![0u8; 12];
+        stream.read_exact(&mut buf).await.map_err(drop)?;
+        loop {
+            match proxy::parse(&buf) {
+                Ok(Some((header, n))) if n == buf.len() => {
+                    Stats::add(&shared.stats.bytes_read, n as u64);
+                    return Ok(match header {
+                        proxy::ProxyHeader::Client(sa) => Some(sa),
+                        proxy::ProxyHeader::Local => None,
+                    });
+                }
+                Ok(Some(_)) | Err(_) => return Err(()),
+                Ok(None) => {}
+            }
+            // v2: the fixed part says how long the rest is; v1: one byte at a time to the LF.
+            let more = if buf.len() >= V2_FIXED && !buf.starts_with(b"PROXY ") {
+                (V2_FIXED + usize::from(u16::from_be_bytes([buf[14], buf[15]])))
+                    .saturating_sub(buf.len())
+            } else if buf.len() < V2_FIXED && !buf.starts_with(b"PROXY ") {
+                V2_FIXED - buf.len()
+            } else {
+                1
+            };
+            if more == 0 {
+                return Err(());
+            }
+            let at = buf.len();
+            buf.resize(at + more, 0);
+            stream.read_exact(&mut buf[at..]).await.map_err(drop)?;
+        }
+    };
+    tokio::time::timeout(shared.config.limits.timeout, read)
+        .await
+        .unwrap_or(Err(()))
 }
 
 async fn read_head(
@@ -571,8 +686,30 @@ async fn write_error(
     is_head: bool,
     shared: &Shared,
 ) -> io::Result<usize> {
+    write_text(
+        wr,
+        status,
+        reason,
+        extra,
+        &format!("{reason}\n"),
+        is_head,
+        shared,
+    )
+    .await
+}
+
+/// A `text/plain` answer with `Connection: close`, extra header lines and the given body (left
+/// out for HEAD).
+async fn write_text(
+    wr: &mut WriteHalf,
+    status: u16,
+    reason: &str,
+    extra: &[&[u8]],
+    body: &str,
+    is_head: bool,
+    shared: &Shared,
+) -> io::Result<usize> {
     let head = ResponseHead::plain(status, reason);
-    let body = format!("{reason}\n");
     let ans = Answer {
         http11: shared.config.protocol == Protocol::Http11,
         is_head,
@@ -619,7 +756,8 @@ async fn write_all(wr: &mut WriteHalf, parts: &[&[u8]], shared: &Shared) -> io::
             }
             IoSlice::advance_slices(&mut bufs, n);
         }
-        Ok(())
+        // TLS may keep records that did not fit the socket: push them out. TCP: nothing to do.
+        wr.flush().await
     };
     let mut fut = std::pin::pin!(fut);
     let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
@@ -676,11 +814,27 @@ mod tests {
         let info = ConnInfo {
             remote: PeerAddr::Unix,
             local: PeerAddr::Unix,
+            tls: None,
         };
-        let fut = serve_inner(Stream::Tcp(server), info, shared);
+        let fut = serve_inner(Stream::Tcp(server), info, shared.clone());
         let size = std::mem::size_of_val(&fut);
         eprintln!("connection future: {size} bytes");
         assert!(size < 3072, "the connection future grew to {size} bytes");
+        drop(fut);
+        // What a connection task really holds: the TLS handshake (boxed) or the HTTP loop.
+        let (server, _) = {
+            let _c2 = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            l.accept().await.expect("accept")
+        };
+        let info = ConnInfo {
+            remote: PeerAddr::Unix,
+            local: PeerAddr::Unix,
+            tls: None,
+        };
+        let fut = serve_tls(Stream::Tcp(server), info, shared);
+        let outer = std::mem::size_of_val(&fut);
+        eprintln!("connection future with the TLS step: {outer} bytes");
+        assert!(outer < 3072, "the connection future grew to {outer} bytes");
         drop(fut);
         drop(client);
     }

@@ -29,6 +29,8 @@ pub enum Kind {
     Closed,
     /// An option has a value the server cannot use.
     InvalidOption,
+    /// A TLS certificate, key or CA file cannot be read or used.
+    Tls,
 }
 
 /// An error of the gatehouse core.

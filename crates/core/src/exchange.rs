@@ -15,6 +15,7 @@ use crate::proto::chunked::{ChunkError, ChunkedDecoder, Decoded};
 use crate::proto::encode::ResponseHead;
 use crate::proto::head::{BodyFraming, ParsedHead, Version};
 use crate::stats::Stats;
+use crate::tls::TlsInfo;
 
 /// One request handed to the application, with the means to answer it.
 #[derive(Debug)]
@@ -27,13 +28,16 @@ pub struct Exchange {
     pub responder: Responder,
 }
 
-/// The addresses of a connection.
+/// The addresses of a connection, and what TLS tells about it.
 #[derive(Debug)]
 pub struct ConnInfo {
     /// The client.
     pub remote: PeerAddr,
     /// This end.
     pub local: PeerAddr,
+    /// The TLS facts of the connection; `None` for plain HTTP. Boxed, so that plain connections
+    /// do not carry its room.
+    pub tls: Option<Box<TlsInfo>>,
 }
 
 // ===== impl RequestHead =====

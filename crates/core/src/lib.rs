@@ -20,6 +20,7 @@ mod proto;
 mod proxy;
 mod server;
 mod stats;
+mod tls;
 
 pub use access_log::{AccessLogConfig, AccessLogFormat, AccessLogTarget};
 pub use config::{BindAddr, Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
@@ -33,3 +34,20 @@ pub use proto::encode::ResponseHead;
 pub use proto::head::Version;
 pub use server::{Dispatch, Server};
 pub use stats::{Histogram, Stats, StatsSnapshot, LATENCY_BUCKETS};
+pub use tls::{ClientAuth, ClientCert, Identity, PemSource, TlsConfig, TlsInfo};
+
+/// Whether debug lines go to stderr: `GATEHOUSE_DEBUG` set to anything but `0` or empty.
+fn debug_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        std::env::var_os("GATEHOUSE_DEBUG").is_some_and(|v| !v.is_empty() && v != "0")
+    })
+}
+
+/// Write a debug line to stderr when `GATEHOUSE_DEBUG` is set: events that are normal on the
+/// internet (failed handshakes, clients that vanish) and not worth an error line.
+pub(crate) fn debug(args: std::fmt::Arguments<'_>) {
+    if debug_enabled() {
+        eprintln!("gatehouse: debug: {args}");
+    }
+}

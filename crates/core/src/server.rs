@@ -16,6 +16,7 @@ use crate::exchange::{ConnInfo, Exchange};
 use crate::listener::{self, BoundAddr, Listener};
 use crate::pool::Pool;
 use crate::stats::Stats;
+use crate::tls::{Tls, TlsConfig};
 
 /// Receives every admitted request. Implemented by the binding (the bridge to JavaScript) and by
 /// the Rust-only responder used as the benchmark ceiling.
@@ -32,6 +33,8 @@ pub(crate) struct Shared {
     pub pool: Arc<Pool>,
     pub access_log: Option<AccessLog>,
     pub shutdown_rx: watch::Receiver<bool>,
+    /// The TLS configuration, when the server speaks HTTPS.
+    pub tls: Option<Tls>,
     /// Set once in-flight requests ran out of time: every connection task ends at once.
     force_rx: watch::Receiver<bool>,
     live: AtomicUsize,
@@ -65,7 +68,8 @@ impl Server {
     ///
     /// # Errors
     /// [`Kind::Bind`] when the socket cannot be created, bound or listened on;
-    /// [`Kind::InvalidOption`] for a configuration the server cannot use.
+    /// [`Kind::InvalidOption`] for a configuration the server cannot use; [`Kind::Tls`] when a
+    /// certificate, key or CA file cannot be read or used (checked before binding).
     pub fn start(config: ServerConfig, dispatch: Arc<dyn Dispatch>) -> Result<Server, Error> {
         Self::start_with_log(config, dispatch, None)
     }
@@ -86,6 +90,7 @@ impl Server {
             ));
         }
         let access_log = access_log.as_ref().map(AccessLog::open).transpose()?;
+        let tls = config.tls.clone().map(Tls::new).transpose()?;
         let opts = listener::BindOptions {
             backlog: config.backlog,
             reuse_port: config.reuse_port,
@@ -102,6 +107,7 @@ impl Server {
             dispatch,
             stats: Arc::new(Stats::default()),
             shutdown_rx,
+            tls,
             force_rx,
             live: AtomicUsize::new(0),
             all_closed: Notify::new(),
@@ -138,6 +144,27 @@ impl Server {
     /// The configuration the server runs with.
     pub fn config(&self) -> &ServerConfig {
         &self.shared.config
+    }
+
+    /// Whether the server speaks HTTPS.
+    pub fn is_tls(&self) -> bool {
+        self.shared.tls.is_some()
+    }
+
+    /// Load certificates again: from `config`, or by reading the files of the current TLS
+    /// settings again. Handshakes that start afterwards use them; open connections go on with
+    /// the ones they were made with. On error nothing changes.
+    ///
+    /// # Errors
+    /// [`Kind::Tls`] when a file cannot be read or used, or the server does not speak HTTPS.
+    pub fn reload_tls(&self, config: Option<TlsConfig>) -> Result<(), Error> {
+        match &self.shared.tls {
+            Some(tls) => tls.reload(config),
+            None => Err(Error::new(
+                Kind::Tls,
+                "the server was started without TLS; certificates cannot be reloaded",
+            )),
+        }
     }
 
     /// Stop: no new connections at once; idle keep-alive connections close at once; requests in
@@ -203,7 +230,11 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
                 Stats::add(&shared.stats.open_connections, 1);
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    let info = ConnInfo { remote, local };
+                    let info = ConnInfo {
+                        remote,
+                        local,
+                        tls: None,
+                    };
                     let mut force = shared.force_rx.clone();
                     tokio::select! {
                         _ = conn::serve(stream, info, shared.clone()) => {}
@@ -249,6 +280,7 @@ impl Shared {
             dispatch: Arc::new(Nothing),
             stats: Arc::new(Stats::default()),
             shutdown_rx,
+            tls: None,
             force_rx,
             live: AtomicUsize::new(0),
             all_closed: Notify::new(),

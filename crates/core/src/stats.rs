@@ -18,6 +18,10 @@ pub struct Stats {
     pub(crate) open_connections: AtomicU64,
     pub(crate) overloaded: AtomicU64,
     pub(crate) access_log_dropped: AtomicU64,
+    pub(crate) tls_handshakes: AtomicU64,
+    pub(crate) tls_handshake_errors: AtomicU64,
+    pub(crate) tls_handshake_timeouts: AtomicU64,
+    pub(crate) tls_plain_http: AtomicU64,
     /// Responses by status code, 100 ..= 599.
     statuses: Box<[AtomicU64]>,
     /// Request durations (head read to response written), by [`LATENCY_BUCKETS`], plus +Inf.
@@ -66,6 +70,15 @@ pub struct StatsSnapshot {
     pub overloaded: u64,
     /// Access log lines dropped because the log writer fell behind.
     pub access_log_dropped: u64,
+    /// TLS handshakes completed.
+    pub tls_handshakes: u64,
+    /// TLS handshakes that failed: fatal alerts, protocol errors, untrusted or missing client
+    /// certificates, clients that closed part way.
+    pub tls_handshake_errors: u64,
+    /// TLS handshakes not finished within `timeout`.
+    pub tls_handshake_timeouts: u64,
+    /// Plain HTTP requests sent to a TLS port (answered 400).
+    pub tls_plain_http: u64,
 }
 
 impl Default for Stats {
@@ -82,6 +95,10 @@ impl Default for Stats {
             open_connections: AtomicU64::new(0),
             overloaded: AtomicU64::new(0),
             access_log_dropped: AtomicU64::new(0),
+            tls_handshakes: AtomicU64::new(0),
+            tls_handshake_errors: AtomicU64::new(0),
+            tls_handshake_timeouts: AtomicU64::new(0),
+            tls_plain_http: AtomicU64::new(0),
             statuses: (100..600).map(|_| AtomicU64::new(0)).collect(),
             latency: Default::default(),
             latency_sum_micros: AtomicU64::new(0),
@@ -108,6 +125,10 @@ impl Stats {
             open_connections: self.open_connections.load(Relaxed),
             overloaded: self.overloaded.load(Relaxed),
             access_log_dropped: self.access_log_dropped.load(Relaxed),
+            tls_handshakes: self.tls_handshakes.load(Relaxed),
+            tls_handshake_errors: self.tls_handshake_errors.load(Relaxed),
+            tls_handshake_timeouts: self.tls_handshake_timeouts.load(Relaxed),
+            tls_plain_http: self.tls_plain_http.load(Relaxed),
         }
     }
 
@@ -165,6 +186,10 @@ impl Stats {
             &self.panics,
             &self.overloaded,
             &self.access_log_dropped,
+            &self.tls_handshakes,
+            &self.tls_handshake_errors,
+            &self.tls_handshake_timeouts,
+            &self.tls_plain_http,
             &self.latency_sum_micros,
         ] {
             c.store(0, Relaxed);
