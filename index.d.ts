@@ -52,6 +52,12 @@ export declare class NativeServer {
   start(): Promise<NativeBound>
   /** Stop gracefully within `grace_seconds`; resolves when every connection is closed. */
   stop(graceSeconds: number): Promise<void>
+  /**
+   * Read the certificates again (from `ssl`, or from the files of the current settings) and
+   * use them for new handshakes; open connections go on. Rejects, changing nothing, when a
+   * file cannot be read or used.
+   */
+  reloadCertificates(ssl?: NativeSsl | undefined | null): Promise<void>
   /** The core's counters and the pool's figures. */
   stats(): NativeStats | null
   /** Per-worker figures (one per pool slot the pool has had). */
@@ -87,6 +93,13 @@ export interface NativeHistogram {
   sumSeconds: number
   /** Flat pairs: status, count, status, count… */
   statuses: Array<number>
+}
+
+/** A certificate and its key, optionally with intermediates. */
+export interface NativeIdentity {
+  certificate: NativePem
+  privateKey: NativePem
+  certificateChain?: NativePem
 }
 
 /** Options the TypeScript `Server` has already validated and normalised. */
@@ -131,6 +144,29 @@ export interface NativeOptions {
    * benchmark ceiling (what the bridge costs is the distance to it).
    */
   staticResponse?: string
+  /** HTTPS settings; absent for plain HTTP. */
+  ssl?: NativeSsl
+}
+
+/** PEM data: a file to read (`path`), or the text itself (`pem`). */
+export interface NativePem {
+  path?: string
+  pem?: string
+}
+
+/** One SNI entry: a host name and the identity served for it. */
+export interface NativeSniEntry {
+  host: string
+  identity: NativeIdentity
+}
+
+/** HTTPS settings, validated by the TypeScript layer. */
+export interface NativeSsl {
+  identity: NativeIdentity
+  /** "none", "optional" or "required". */
+  clientAuth: string
+  caCerts?: NativePem
+  sni: Array<NativeSniEntry>
 }
 
 /** The core's counters. */
@@ -146,6 +182,10 @@ export interface NativeStats {
   openConnections: number
   overloaded: number
   accessLogDropped: number
+  tlsHandshakes: number
+  tlsHandshakeErrors: number
+  tlsHandshakeTimeouts: number
+  tlsPlainHttp: number
   poolMin: number
   poolMax: number
   poolSize: number

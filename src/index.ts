@@ -14,7 +14,10 @@ export type {
   ErrorStream,
   GatewayName,
   InputStream,
+  PemInput,
   ServerOptions,
+  SslIdentity,
+  SslOptions,
   StartResponse,
   Write,
 } from './types'

@@ -103,3 +103,6 @@ export type NativeLane = Binding.NativeLane
 export type NativeOptions = Binding.NativeOptions
 export type NativeStats = Binding.NativeStats
 export type NativeHistogram = Binding.NativeHistogram
+export type NativeSsl = Binding.NativeSsl
+export type NativeIdentity = Binding.NativeIdentity
+export type NativePem = Binding.NativePem

@@ -1,6 +1,6 @@
 /** The Server: options, start/serve/stop, statistics. HTTP itself lives in the Rust core. */
 import { hostname } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve as resolvePath } from 'node:path'
 import { Worker } from 'node:worker_threads'
 
 import type { EnvironBase } from './environ'
@@ -8,8 +8,8 @@ import { GatehouseError, fromNative } from './errors'
 import { Gateway } from './gateway'
 import { loadApp } from './load'
 import { renderMetrics } from './metrics'
-import { binding, type NativeServer, type NativeStats } from './native'
-import type { App, BindAddr, ServerOptions } from './types'
+import { binding, type NativeIdentity, type NativePem, type NativeServer, type NativeSsl, type NativeStats } from './native'
+import type { App, BindAddr, PemInput, ServerOptions, SslIdentity, SslOptions } from './types'
 import type { WorkerData } from './worker'
 
 import { SERVER_SOFTWARE } from './version'
@@ -36,6 +36,90 @@ function seconds(name: string, value: unknown, fallback: number): number {
   return value
 }
 
+function pemInput(name: string, value: unknown, required: boolean): PemInput | undefined {
+  if (value === undefined || value === null) {
+    if (required) throw invalid(`invalid ${name}: required (a PEM file path, PEM text, or a Buffer of PEM text)`)
+    return undefined
+  }
+  if (typeof value === 'string') {
+    if (value.length === 0) throw invalid(`invalid ${name}: an empty string`)
+    return value
+  }
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+  throw invalid(`invalid ${name}: expected a PEM file path, PEM text or a Buffer, got ${typeof value}`)
+}
+
+function sslIdentity(name: string, value: unknown): SslIdentity {
+  if (typeof value !== 'object' || value === null) throw invalid(`invalid ${name}: expected an object with certificate and privateKey`)
+  const v = value as Record<string, unknown>
+  const id: SslIdentity = {
+    certificate: pemInput(`${name}.certificate`, v.certificate, true) as PemInput,
+    privateKey: pemInput(`${name}.privateKey`, v.privateKey, true) as PemInput,
+  }
+  const chain = pemInput(`${name}.certificateChain`, v.certificateChain, false)
+  if (chain !== undefined) id.certificateChain = chain
+  return id
+}
+
+/** Check `ssl` and fill in its defaults. Paths stay as given; they are resolved when used. */
+function sslOptions(value: unknown): SslOptions | undefined {
+  if (value === undefined || value === null) return undefined
+  const out: SslOptions = sslIdentity('ssl', value)
+  const v = value as Record<string, unknown>
+  const ca = pemInput('ssl.caCerts', v.caCerts, false)
+  if (ca !== undefined) out.caCerts = ca
+  const auth = v.clientAuth ?? (ca !== undefined ? 'optional' : 'none')
+  if (auth !== 'none' && auth !== 'optional' && auth !== 'required') {
+    throw invalid(`invalid ssl.clientAuth: expected 'none', 'optional' or 'required', got ${String(auth)}`)
+  }
+  if (auth !== 'none' && ca === undefined) {
+    throw invalid(`invalid ssl.clientAuth: '${auth}' needs ssl.caCerts, the CA certificates client certificates are checked against`)
+  }
+  out.clientAuth = auth
+  if (v.sni !== undefined && v.sni !== null) {
+    if (typeof v.sni !== 'object' || Array.isArray(v.sni)) throw invalid('invalid ssl.sni: expected an object { hostName: { certificate, privateKey } }')
+    const sni: Record<string, SslIdentity> = {}
+    for (const [host, id] of Object.entries(v.sni as Record<string, unknown>)) {
+      if (!/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(host)) {
+        throw invalid(`invalid ssl.sni: ${JSON.stringify(host)} is not a host name (or *.domain)`)
+      }
+      sni[host] = sslIdentity(`ssl.sni[${JSON.stringify(host)}]`, id)
+    }
+    out.sni = sni
+  }
+  return out
+}
+
+/** PEM text when the value is PEM (a Buffer, or a string with a BEGIN line), else a path. */
+function nativePem(value: PemInput): NativePem {
+  if (typeof value !== 'string') return { pem: Buffer.from(value).toString('latin1') }
+  if (value.includes('-----BEGIN ')) return { pem: value }
+  return { path: resolvePath(value) }
+}
+
+function nativeIdentity(id: SslIdentity): NativeIdentity {
+  const out: NativeIdentity = { certificate: nativePem(id.certificate), privateKey: nativePem(id.privateKey) }
+  if (id.certificateChain !== undefined) out.certificateChain = nativePem(id.certificateChain)
+  return out
+}
+
+function nativeSsl(ssl: SslOptions): NativeSsl {
+  const out: NativeSsl = {
+    identity: nativeIdentity(ssl),
+    clientAuth: ssl.clientAuth ?? 'none',
+    sni: Object.entries(ssl.sni ?? {}).map(([host, id]) => ({ host, identity: nativeIdentity(id) })),
+  }
+  if (ssl.caCerts !== undefined) out.caCerts = nativePem(ssl.caCerts)
+  return out
+}
+
+/** A copy that callers cannot use to change the server's settings. */
+function copySsl(ssl: SslOptions): SslOptions {
+  const copy: SslOptions = { ...ssl }
+  if (ssl.sni) copy.sni = Object.fromEntries(Object.entries(ssl.sni).map(([h, id]) => [h, { ...id }]))
+  return copy
+}
+
 /** Normalised options. */
 interface Resolved {
   numthreads: number
@@ -60,6 +144,7 @@ interface Resolved {
   accessLogFormat: 'common' | 'combined'
   staticResponse: string | undefined
   appThreads: number
+  ssl: SslOptions | undefined
 }
 
 function resolve(o: ServerOptions): Resolved {
@@ -101,6 +186,7 @@ function resolve(o: ServerOptions): Resolved {
     accessLogFormat: oneOf('accessLogFormat', o.accessLogFormat, ['common', 'combined'] as const, 'combined'),
     staticResponse: o.staticResponse === undefined ? undefined : String(o.staticResponse),
     appThreads: integer('appThreads', o.appThreads, 0, 0),
+    ssl: sslOptions(o.ssl),
   }
 }
 
@@ -270,6 +356,7 @@ export class Server {
       accessLog: o.accessLog,
       accessLogFormat: o.accessLogFormat,
       staticResponse: o.staticResponse,
+      ssl: o.ssl ? nativeSsl(o.ssl) : undefined,
     })
     const base: EnvironBase = {
       serverName: o.serverName,
@@ -367,6 +454,44 @@ export class Server {
     this.#workers = []
     await Promise.all(workers.map((w) => w.terminate()))
   }
+
+  /**
+   * The HTTPS settings (the original server's `ssl_adapter`), with defaults filled in, or
+   * undefined for plain HTTP. Set it before `start()` to serve HTTPS; a running server takes
+   * new certificates through {@link Server.reloadCertificates}.
+   */
+  get sslAdapter(): SslOptions | undefined {
+    return this.#options.ssl ? copySsl(this.#options.ssl) : undefined
+  }
+
+  set sslAdapter(ssl: SslOptions | undefined) {
+    if (this.#starting && !this.#stopping) {
+      throw invalid('sslAdapter cannot change while the server runs; stop() it first, or use reloadCertificates() for new certificates')
+    }
+    this.#options.ssl = sslOptions(ssl)
+  }
+
+  /**
+   * Load certificates again without dropping connections: with no argument the files of the
+   * current `ssl` settings are read again (SIGHUP in the CLI does this); with `ssl`, those
+   * settings replace the current ones. New handshakes use the new certificates; open
+   * connections go on with the old ones. Rejects with `GH_ERR_TLS`, changing nothing, when a
+   * file cannot be read or used, or when the server is not running HTTPS.
+   */
+  async reloadCertificates(ssl?: SslOptions): Promise<void> {
+    const next = ssl === undefined ? undefined : sslOptions(ssl)
+    if (ssl !== undefined && next === undefined) throw invalid('reloadCertificates: ssl settings are required')
+    const native = this.#native
+    if (!native) throw new GatehouseError('GH_ERR_TLS', 'reloadCertificates: the server is not running')
+    if (!this.#options.ssl) throw new GatehouseError('GH_ERR_TLS', 'reloadCertificates: the server was started without ssl')
+    try {
+      await native.reloadCertificates(next ? nativeSsl(next) : undefined)
+    } catch (e) {
+      throw fromNative(e)
+    }
+    if (next) this.#options.ssl = next
+  }
+
 
   /** The worker pool while running (undefined otherwise): live figures, grow() and shrink(). */
   get pool(): Pool | undefined {

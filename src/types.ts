@@ -69,7 +69,45 @@ export interface Environ {
   REMOTE_PORT: string
   CONTENT_TYPE?: string
   CONTENT_LENGTH?: string
+  /** `'on'` when the request came over TLS; absent otherwise. */
+  HTTPS?: 'on'
+  /** `'TLSv1.3'` or `'TLSv1.2'`. */
+  SSL_PROTOCOL?: string
+  /** The cipher suite by its OpenSSL name, e.g. `'TLS_AES_256_GCM_SHA384'`, `'ECDHE-RSA-AES128-GCM-SHA256'`. */
+  SSL_CIPHER?: string
+  /** Secret bits of the cipher, e.g. `'256'`. */
+  SSL_CIPHER_USEKEYSIZE?: string
+  SSL_CIPHER_ALGKEYSIZE?: string
+  /** The host name the client asked for with SNI, when it sent one. */
+  SSL_TLS_SNI?: string
+  /** The served certificate's subject, an RFC 4514 string as mod_ssl 2.4 gives it (`'CN=example.org,O=Example,C=US'`). */
+  SSL_SERVER_S_DN?: string
+  /** The served certificate's issuer, RFC 4514. */
+  SSL_SERVER_I_DN?: string
+  /** `'NONE'` (no client certificate) or `'SUCCESS'` (one was sent and verified against `ssl.caCerts`). */
+  SSL_CLIENT_VERIFY?: 'NONE' | 'SUCCESS'
+  /** The client certificate's subject, RFC 4514 (most specific attribute first). */
+  SSL_CLIENT_S_DN?: string
+  /** The commonName of the client certificate's subject. */
+  SSL_CLIENT_S_DN_CN?: string
+  /** The client certificate's issuer, RFC 4514. */
+  SSL_CLIENT_I_DN?: string
+  /** The commonName of the client certificate's issuer. */
+  SSL_CLIENT_I_DN_CN?: string
+  /** The X.509 version of the client certificate, e.g. `'3'`. */
+  SSL_CLIENT_M_VERSION?: string
+  /** The client certificate's serial number: upper-case hex, two digits a byte (`'1A2B03'`). */
+  SSL_CLIENT_M_SERIAL?: string
+  /** notBefore of the client certificate, as OpenSSL prints it: `'Jan  2 03:04:05 2026 GMT'`. */
+  SSL_CLIENT_V_START?: string
+  /** notAfter of the client certificate, same format. */
+  SSL_CLIENT_V_END?: string
+  /** Whole days until the client certificate expires. */
+  SSL_CLIENT_V_REMAIN?: string
+  /** The client certificate in PEM. */
+  SSL_CLIENT_CERT?: string
   'wsgi.version': [1, 0]
+  /** `'https'` over TLS. */
   'wsgi.url_scheme': 'http' | 'https'
   'wsgi.input': InputStream
   'wsgi.errors': ErrorStream
@@ -77,6 +115,43 @@ export interface Environ {
   'wsgi.multiprocess': boolean
   'wsgi.run_once': boolean
   [key: string]: unknown
+}
+
+/**
+ * PEM data: a path to a PEM file, PEM text (a string containing `-----BEGIN`), or a Buffer of
+ * PEM text. Files are read at `start()` and again by `reloadCertificates()`.
+ */
+export type PemInput = string | Uint8Array
+
+/** A certificate with its private key. */
+export interface SslIdentity {
+  /** The server certificate, optionally followed by its intermediate certificates. */
+  certificate: PemInput
+  /** The private key, unencrypted: RSA (PKCS#1 or PKCS#8), ECDSA P-256/P-384 (SEC1 or PKCS#8) or Ed25519 (PKCS#8). */
+  privateKey: PemInput
+  /** Intermediate certificates, sent after the certificate. */
+  certificateChain?: PemInput
+}
+
+/**
+ * HTTPS: the original server's SSL adapter, on rustls (TLS 1.2 and 1.3 only, ALPN `http/1.1`).
+ * A file that cannot be read, a key that does not match its certificate, or an expired
+ * certificate makes `start()` reject with `GH_ERR_TLS` before anything is bound.
+ */
+export interface SslOptions extends SslIdentity {
+  /** CA certificates (PEM bundle) that client certificates are checked against. */
+  caCerts?: PemInput
+  /**
+   * Ask clients for a certificate: `'none'`; `'optional'` (a client without one is served, one
+   * with an untrusted one fails the handshake); `'required'` (a client without a trusted one
+   * fails the handshake). Default: `'optional'` when `caCerts` is given, else `'none'`.
+   */
+  clientAuth?: 'none' | 'optional' | 'required'
+  /**
+   * More certificates, chosen by the host name the client sends (SNI); `'*.example.org'`
+   * matches one label. Other names, and clients without SNI, get the main certificate.
+   */
+  sni?: Record<string, SslIdentity>
 }
 
 /**
@@ -145,4 +220,6 @@ export interface ServerOptions {
    * name, and keep module-level state per thread (or outside the process). Default is 0.
    */
   appThreads?: number
+  /** Serve HTTPS (the original's `ssl_adapter`). Default: plain HTTP. */
+  ssl?: SslOptions
 }

@@ -19,6 +19,7 @@ pub fn code(kind: Kind) -> &'static str {
         Kind::HopByHopHeader => "GH_ERR_HOP_BY_HOP_HEADER",
         Kind::Closed => "GH_ERR_CLOSED",
         Kind::InvalidOption => "GH_ERR_INVALID_OPTION",
+        Kind::Tls => "GH_ERR_TLS",
         _ => "GH_ERR_INTERNAL",
     }
 }

@@ -4,22 +4,25 @@
 //! here, in Rust, so JavaScript only slices strings out of one buffer. Layout, little-endian:
 //!
 //! ```text
-//! u32 id | u8 flags (1: HTTP/1.1, 2: PATH_INFO is valid UTF-8)
+//! u32 id | u8 flags (1: HTTP/1.1, 2: PATH_INFO is valid UTF-8, 4: HTTPS)
 //! str method | str request_uri | str path_info (decoded) | str query | str remote_addr | str remote_port
 //! str server_port (of the connection's local address; empty on a UNIX socket)
 //! u16 n | n × (u16 key_len, key, u32 value_len, value)        where str = u32 len, bytes
 //! ```
+//!
+//! Under TLS the list carries HTTPS and the SSL_* variables of mod_ssl after the headers.
 
 use std::io::Write;
 use std::net::IpAddr;
 
-use gatehouse_core::{PeerAddr, RequestHead, Version};
+use gatehouse_core::{PeerAddr, RequestHead, TlsInfo, Version};
 
 /// Flag: the request was HTTP/1.1.
 pub const FLAG_HTTP11: u8 = 1;
 /// Flag: the decoded PATH_INFO is valid UTF-8.
 pub const FLAG_PATH_UTF8: u8 = 2;
-/// Flag: the request came over HTTPS (as a trusted proxy says with X-Forwarded-Proto).
+/// Flag: the request came over HTTPS: TLS on this connection, or a trusted proxy says so with
+/// X-Forwarded-Proto.
 pub const FLAG_HTTPS: u8 = 4;
 
 /// The peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (gunicorn's and uvicorn's
@@ -131,6 +134,9 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead, trusted: &Trusted) {
     if head.version() == Version::Http11 {
         flags |= FLAG_HTTP11;
     }
+    if head.conn().tls.is_some() {
+        flags |= FLAG_HTTPS;
+    }
     put_str(out, head.method());
     put_str(out, head.target());
     let path_at = out.len() + 4;
@@ -213,6 +219,9 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead, trusted: &Trusted) {
         put_str(out, authority);
         count += 1;
     }
+    if let Some(tls) = &head.conn().tls {
+        count += put_tls(out, tls);
+    }
     out[count_at..count_at + 2].copy_from_slice(&count.to_le_bytes());
 }
 
@@ -232,6 +241,67 @@ fn pack_peer(out: &mut Vec<u8>, peer: &PeerAddr) {
             put_str(out, b"");
         }
     }
+}
+
+/// Write one CGI variable.
+fn put_var(out: &mut Vec<u8>, key: &str, value: &[u8]) {
+    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    out.extend_from_slice(key.as_bytes());
+    put_str(out, value);
+}
+
+/// Write one CGI variable whose value is formatted.
+fn put_var_fmt(out: &mut Vec<u8>, key: &str, value: impl std::fmt::Display) {
+    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
+    out.extend_from_slice(key.as_bytes());
+    put_fmt(out, |o| {
+        let _ = write!(o, "{value}");
+    });
+}
+
+/// Write HTTPS and the SSL_* variables (mod_ssl's names and formats); returns how many.
+fn put_tls(out: &mut Vec<u8>, tls: &TlsInfo) -> u16 {
+    let mut n = 0;
+    let mut var = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
+        put_var(out, key, value);
+        n += 1;
+    };
+    var(out, "HTTPS", b"on");
+    var(out, "SSL_PROTOCOL", tls.protocol.as_bytes());
+    var(out, "SSL_CIPHER", tls.cipher.as_bytes());
+    var(out, "SSL_SERVER_S_DN", tls.server_subject.as_bytes());
+    var(out, "SSL_SERVER_I_DN", tls.server_issuer.as_bytes());
+    if let Some(sni) = &tls.sni {
+        var(out, "SSL_TLS_SNI", sni.as_bytes());
+    }
+    match &tls.client {
+        None => var(out, "SSL_CLIENT_VERIFY", b"NONE"),
+        Some(c) => {
+            var(out, "SSL_CLIENT_VERIFY", b"SUCCESS");
+            var(out, "SSL_CLIENT_S_DN", c.subject.as_bytes());
+            if let Some(cn) = &c.subject_cn {
+                var(out, "SSL_CLIENT_S_DN_CN", cn.as_bytes());
+            }
+            var(out, "SSL_CLIENT_I_DN", c.issuer.as_bytes());
+            if let Some(cn) = &c.issuer_cn {
+                var(out, "SSL_CLIENT_I_DN_CN", cn.as_bytes());
+            }
+            var(out, "SSL_CLIENT_M_SERIAL", c.serial.as_bytes());
+            var(out, "SSL_CLIENT_V_START", c.not_before.as_bytes());
+            var(out, "SSL_CLIENT_V_END", c.not_after.as_bytes());
+            var(out, "SSL_CLIENT_CERT", c.pem.as_bytes());
+        }
+    }
+    let mut m = 0;
+    put_var_fmt(out, "SSL_CIPHER_USEKEYSIZE", tls.cipher_bits);
+    put_var_fmt(out, "SSL_CIPHER_ALGKEYSIZE", tls.cipher_bits);
+    m += 2;
+    if let Some(c) = &tls.client {
+        put_var_fmt(out, "SSL_CLIENT_M_VERSION", c.version);
+        put_var_fmt(out, "SSL_CLIENT_V_REMAIN", c.days_remaining);
+        m += 2;
+    }
+    n + m
 }
 
 /// Write the CGI name of a header, prefixed by its u16 length.

@@ -20,8 +20,8 @@ use bytes::Bytes;
 use std::sync::atomic::Ordering::Relaxed;
 
 use gatehouse_core::{
-    AccessLogConfig, AccessLogFormat, AccessLogTarget, BindAddr, BoundAddr, Protocol, ResponseHead,
-    Server, ServerConfig, LATENCY_BUCKETS,
+    AccessLogConfig, AccessLogFormat, AccessLogTarget, BindAddr, BoundAddr, ClientAuth, Identity,
+    PemSource, Protocol, ResponseHead, Server, ServerConfig, TlsConfig, LATENCY_BUCKETS,
 };
 use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
 use napi::{Env, Result};
@@ -93,6 +93,8 @@ pub struct NativeOptions {
     /// Answer every request from Rust with this text body, never calling JavaScript: the
     /// benchmark ceiling (what the bridge costs is the distance to it).
     pub static_response: Option<String>,
+    /// HTTPS settings; absent for plain HTTP.
+    pub ssl: Option<NativeSsl>,
 }
 
 /// The figures of one worker (pool slot).
@@ -114,6 +116,38 @@ pub struct NativeHistogram {
     pub sum_seconds: f64,
     /// Flat pairs: status, count, status, count…
     pub statuses: Vec<f64>,
+}
+
+/// PEM data: a file to read (`path`), or the text itself (`pem`).
+#[napi(object)]
+pub struct NativePem {
+    pub path: Option<String>,
+    pub pem: Option<String>,
+}
+
+/// A certificate and its key, optionally with intermediates.
+#[napi(object)]
+pub struct NativeIdentity {
+    pub certificate: NativePem,
+    pub private_key: NativePem,
+    pub certificate_chain: Option<NativePem>,
+}
+
+/// One SNI entry: a host name and the identity served for it.
+#[napi(object)]
+pub struct NativeSniEntry {
+    pub host: String,
+    pub identity: NativeIdentity,
+}
+
+/// HTTPS settings, validated by the TypeScript layer.
+#[napi(object)]
+pub struct NativeSsl {
+    pub identity: NativeIdentity,
+    /// "none", "optional" or "required".
+    pub client_auth: String,
+    pub ca_certs: Option<NativePem>,
+    pub sni: Vec<NativeSniEntry>,
 }
 
 /// Where the server listens once started.
@@ -138,6 +172,10 @@ pub struct NativeStats {
     pub open_connections: f64,
     pub overloaded: f64,
     pub access_log_dropped: f64,
+    pub tls_handshakes: f64,
+    pub tls_handshake_errors: f64,
+    pub tls_handshake_timeouts: f64,
+    pub tls_plain_http: f64,
     pub pool_min: u32,
     pub pool_max: i32,
     pub pool_size: u32,
@@ -196,6 +234,7 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
     c.reuse_port = o.reuse_port;
     c.unix_mode = u32::try_from(o.unix_mode).ok();
     c.proxy_protocol = o.proxy_protocol;
+    c.tls = o.ssl.as_ref().map(tls_from).transpose()?;
     Ok(c)
 }
 
@@ -209,6 +248,58 @@ fn access_log_from(o: &NativeOptions) -> Option<AccessLogConfig> {
         _ => AccessLogFormat::Combined,
     };
     Some(AccessLogConfig { target, format })
+}
+
+fn pem_from(p: &NativePem, what: &str) -> Result<PemSource> {
+    match (&p.path, &p.pem) {
+        (Some(path), None) => Ok(PemSource::File(PathBuf::from(path))),
+        (None, Some(text)) => Ok(PemSource::Pem(text.clone())),
+        _ => Err(errors::option(format!(
+            "{what} needs exactly one of a file path or PEM text"
+        ))),
+    }
+}
+
+fn identity_from(i: &NativeIdentity, at: &str) -> Result<Identity> {
+    Ok(Identity {
+        certificate: pem_from(&i.certificate, &format!("{at}.certificate"))?,
+        private_key: pem_from(&i.private_key, &format!("{at}.privateKey"))?,
+        chain: i
+            .certificate_chain
+            .as_ref()
+            .map(|c| pem_from(c, &format!("{at}.certificateChain")))
+            .transpose()?,
+    })
+}
+
+fn tls_from(s: &NativeSsl) -> Result<TlsConfig> {
+    let client_auth = match s.client_auth.as_str() {
+        "none" => ClientAuth::None,
+        "optional" => ClientAuth::Optional,
+        "required" => ClientAuth::Required,
+        other => {
+            return Err(errors::option(format!(
+                "ssl.clientAuth must be 'none', 'optional' or 'required', got {other:?}"
+            )))
+        }
+    };
+    let mut sni = Vec::with_capacity(s.sni.len());
+    for e in &s.sni {
+        sni.push((
+            e.host.clone(),
+            identity_from(&e.identity, &format!("ssl.sni[{:?}]", e.host))?,
+        ));
+    }
+    Ok(TlsConfig {
+        identity: identity_from(&s.identity, "ssl")?,
+        sni,
+        client_auth,
+        ca_certs: s
+            .ca_certs
+            .as_ref()
+            .map(|c| pem_from(c, "ssl.caCerts"))
+            .transpose()?,
+    })
 }
 
 #[napi]
@@ -303,6 +394,37 @@ impl NativeServer {
         })
     }
 
+    /// Read the certificates again (from `ssl`, or from the files of the current settings) and
+    /// use them for new handshakes; open connections go on. Rejects, changing nothing, when a
+    /// file cannot be read or used.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn reload_certificates<'env>(
+        &self,
+        env: &'env Env,
+        ssl: Option<NativeSsl>,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let config = ssl.as_ref().map(tls_from).transpose()?;
+        let server = self.server.lock().ok().and_then(|s| s.clone());
+        env.spawn_future(async move {
+            let Some(server) = server else {
+                return Err(napi::Error::new(
+                    napi::Status::GenericFailure,
+                    "GH_ERR_TLS: the server is not running".to_string(),
+                ));
+            };
+            // Reading files blocks: keep it off the I/O threads.
+            tokio::task::spawn_blocking(move || server.reload_tls(config))
+                .await
+                .map_err(|e| {
+                    napi::Error::new(
+                        napi::Status::GenericFailure,
+                        format!("GH_ERR_INTERNAL: reload failed: {e}"),
+                    )
+                })?
+                .map_err(errors::to_napi)
+        })
+    }
+
     /// The core's counters and the pool's figures.
     #[napi]
     pub fn stats(&self) -> Option<NativeStats> {
@@ -321,6 +443,10 @@ impl NativeServer {
             open_connections: s.open_connections as f64,
             overloaded: s.overloaded as f64,
             access_log_dropped: s.access_log_dropped as f64,
+            tls_handshakes: s.tls_handshakes as f64,
+            tls_handshake_errors: s.tls_handshake_errors as f64,
+            tls_handshake_timeouts: s.tls_handshake_timeouts as f64,
+            tls_plain_http: s.tls_plain_http as f64,
             pool_min: pool.min() as u32,
             pool_max: pool.max().map_or(-1, |m| m as i32),
             pool_size: pool.size() as u32,
