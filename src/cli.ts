@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `gatehouse` command: serve an application module. */
 import { rmSync, writeFileSync } from 'node:fs'
+import { resolve as resolvePath } from 'node:path'
 
 import { LoadError, loadApp } from './load'
 import type { Server as ServerClass } from './server'
@@ -20,7 +21,7 @@ Options:
   --max-request-header-size N     bytes of request head before 431 (default 65536)
   --max-request-body-size N       bytes of request body before 413 (default 0: no limit)
   --timeout S                     seconds for a request head, an idle keep-alive connection,
-                                  and a stalled body read or write (default 10)
+                                  a stalled body read or write, and a TLS handshake (default 10)
   --shutdown-timeout S            seconds a graceful stop gives requests in flight (default 5)
   --max-queue N                   requests waiting for a pool slot before 503 (default 1000)
   --max-connections N             stop accepting past N open connections (default: no limit)
@@ -33,6 +34,12 @@ Options:
   --forwarded-allow-ips LIST      comma-separated peers whose X-Forwarded-For/-Proto are
                                   trusted ('*' for any, 'unix' for UNIX socket peers)
   --metrics HOST:PORT             serve Prometheus metrics on a separate listener
+  --certfile FILE                 serve HTTPS with this PEM certificate (and intermediates)
+  --keyfile FILE                  the PEM private key of --certfile (RSA, ECDSA or Ed25519)
+  --ca-certs FILE                 PEM CA certificates that client certificates are checked
+                                  against; clients are then asked for one (optional)
+  --client-auth MODE              none, optional or required (default: optional with
+                                  --ca-certs, else none)
   -h, --help                      print this help
   -v, --version                   print the version
 
@@ -42,8 +49,10 @@ TypeScript modules: run through a loader, e.g.
 Started by systemd with socket activation (LISTEN_FDS/LISTEN_PID), the first inherited socket is
 served and --bind is ignored.
 
-Once listening, one line goes to stdout: "Listening on http://HOST:PORT" (or "unix:PATH").
-SIGTERM and SIGINT stop the server gracefully; a second signal forces the exit.`
+Once listening, one line goes to stdout: "Listening on http://HOST:PORT" (https:// with
+--certfile, or "unix:PATH"). SIGTERM and SIGINT stop the server gracefully; a second signal
+forces the exit. With --certfile, SIGHUP reads the certificate files again: new connections get
+the new certificate, open ones go on, and a file that cannot be used leaves the old one in place.`
 
 interface Args {
   target: string
@@ -54,6 +63,31 @@ interface Args {
 }
 
 class UsageError extends Error {}
+
+interface TlsFlags {
+  certfile?: string
+  keyfile?: string
+  caCerts?: string
+  clientAuth?: string
+}
+
+function required(flag: string, value: string | undefined): string {
+  if (value === undefined || value === '') throw new UsageError(`${flag}: expected a value`)
+  return value
+}
+
+/** The ssl option from the TLS flags, or undefined without --certfile/--keyfile. */
+function sslFromFlags(f: TlsFlags): ServerOptions['ssl'] {
+  if (f.certfile === undefined && f.keyfile === undefined) {
+    if (f.caCerts !== undefined || f.clientAuth !== undefined) throw new UsageError('--ca-certs and --client-auth need --certfile and --keyfile')
+    return undefined
+  }
+  if (f.certfile === undefined || f.keyfile === undefined) throw new UsageError('--certfile and --keyfile go together')
+  const ssl: NonNullable<ServerOptions['ssl']> = { certificate: resolvePath(f.certfile), privateKey: resolvePath(f.keyfile) }
+  if (f.caCerts !== undefined) ssl.caCerts = resolvePath(f.caCerts)
+  if (f.clientAuth !== undefined) ssl.clientAuth = f.clientAuth as 'none' | 'optional' | 'required'
+  return ssl
+}
 
 function parseBind(value: string): BindAddr {
   if (value.startsWith('unix:')) return value.slice(5)
@@ -74,6 +108,7 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
   let pidFile: string | undefined
   let metrics: BindAddr | undefined
   const options: ServerOptions = {}
+  const tlsFlags: TlsFlags = {}
   for (let i = 0; i < argv.length; i++) {
     const raw = argv[i] as string
     const eq = raw.startsWith('--') ? raw.indexOf('=') : -1
@@ -145,6 +180,21 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
       case '--metrics':
         metrics = parseBind(value() ?? '')
         break
+      case '--certfile':
+        tlsFlags.certfile = required(flag, value())
+        break
+      case '--keyfile':
+        tlsFlags.keyfile = required(flag, value())
+        break
+      case '--ca-certs':
+        tlsFlags.caCerts = required(flag, value())
+        break
+      case '--client-auth': {
+        const v = required(flag, value())
+        if (v !== 'none' && v !== 'optional' && v !== 'required') throw new UsageError(`--client-auth: expected none, optional or required, got ${JSON.stringify(v)}`)
+        tlsFlags.clientAuth = v
+        break
+      }
       default:
         if (raw.startsWith('-')) throw new UsageError(`unknown option ${raw}`)
         if (target !== undefined) throw new UsageError(`unexpected argument ${raw}`)
@@ -152,6 +202,8 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
     }
   }
   if (target === undefined) throw new UsageError('missing MODULE[:EXPORT]')
+  const ssl = sslFromFlags(tlsFlags)
+  if (ssl) options.ssl = ssl
   return { target, bind: systemdSocket() ?? bind, options, pidFile, metrics }
 }
 
@@ -168,10 +220,10 @@ function systemdSocket(): BindAddr | undefined {
   return { fd: 3 }
 }
 
-function describe(b: BindAddr): string {
+function describe(b: BindAddr, scheme: 'http' | 'https'): string {
   if (typeof b === 'string') return `unix:${b}`
   if (!Array.isArray(b)) return `fd:${b.fd}`
-  return `http://${b[0].includes(':') ? `[${b[0]}]` : b[0]}:${b[1]}`
+  return `${scheme}://${b[0].includes(':') ? `[${b[0]}]` : b[0]}:${b[1]}`
 }
 
 async function main(): Promise<number> {
@@ -203,7 +255,17 @@ async function main(): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { Server } = require('./server') as { Server: typeof ServerClass }
   const server = new Server(args.bind, app, args.options)
-  await server.start()
+  try {
+    await server.start()
+  } catch (e) {
+    const err = e as { code?: string; message?: string }
+    if (err.code === 'GH_ERR_TLS') {
+      // A certificate that cannot be used: one line naming the file says it all.
+      process.stderr.write(`gatehouse: ${err.message}\n`)
+      return 1
+    }
+    throw e
+  }
   let metricsServer: ServerClass | undefined
   if (args.metrics) {
     metricsServer = new Server(args.metrics, (_environ, startResponse) => {
@@ -221,14 +283,22 @@ async function main(): Promise<number> {
   }
   process.on('SIGTERM', onSignal)
   process.on('SIGINT', onSignal)
+  const onHangup = (): void => {
+    server.reloadCertificates().then(
+      () => process.stderr.write('gatehouse: SIGHUP: certificates reloaded\n'),
+      (e: unknown) => process.stderr.write(`gatehouse: SIGHUP: certificates not reloaded, the old ones stay: ${(e as Error).message}\n`),
+    )
+  }
+  if (args.options.ssl) process.on('SIGHUP', onHangup)
   // Only now, with the signal handlers in place: whoever reads this line may signal at once.
-  process.stdout.write(`Listening on ${describe(server.bindAddr)}\n`)
+  process.stdout.write(`Listening on ${describe(server.bindAddr, args.options.ssl ? 'https' : 'http')}\n`)
   try {
     await server.serve()
     await metricsServer?.stop()
   } finally {
     process.off('SIGTERM', onSignal)
     process.off('SIGINT', onSignal)
+    process.off('SIGHUP', onHangup)
     if (args.pidFile) rmSync(args.pidFile, { force: true })
   }
   return 0
