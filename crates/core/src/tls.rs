@@ -614,3 +614,71 @@ pub(crate) async fn accept(
     };
     Accepted::Tls(Stream::Tls(Box::new(tls_stream)), Box::new(info))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pem(text: &str) -> PemSource {
+        PemSource::Pem(text.to_string())
+    }
+
+    fn load_err(cfg: &TlsConfig) -> String {
+        match load(cfg) {
+            Ok(_) => String::from("loaded"),
+            Err(e) => {
+                assert_eq!(e.kind(), Kind::Tls);
+                e.to_string()
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_problem() {
+        let missing = PathBuf::from("/nonexistent/gatehouse/cert.pem");
+        let cfg = TlsConfig::new(Identity {
+            certificate: PemSource::File(missing.clone()),
+            private_key: pem(""),
+            chain: None,
+        });
+        let msg = load_err(&cfg);
+        assert!(msg.contains("/nonexistent/gatehouse/cert.pem"), "{msg}");
+        assert!(msg.contains("cannot read"), "{msg}");
+
+        let cfg = TlsConfig::new(Identity {
+            certificate: pem("hello\n"),
+            private_key: pem(""),
+            chain: None,
+        });
+        let msg = load_err(&cfg);
+        assert!(msg.contains("certificate (PEM text)"), "{msg}");
+        assert!(msg.contains("no PEM certificate"), "{msg}");
+
+        let cfg = TlsConfig::new(Identity {
+            certificate: pem("-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n"),
+            private_key: pem(""),
+            chain: None,
+        });
+        assert!(load_err(&cfg).contains("not valid PEM"));
+    }
+
+    #[test]
+    fn pem_text_is_never_printed() {
+        let secret = pem("-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n");
+        let shown = format!("{secret:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+
+    #[test]
+    fn cipher_names_are_openssl_names() {
+        assert_eq!(
+            cipher_name(CipherSuite::TLS13_AES_256_GCM_SHA384),
+            ("TLS_AES_256_GCM_SHA384", 256)
+        );
+        assert_eq!(
+            cipher_name(CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
+            ("ECDHE-RSA-AES128-GCM-SHA256", 128)
+        );
+        assert_eq!(protocol_name(Some(ProtocolVersion::TLSv1_2)), "TLSv1.2");
+    }
+}
