@@ -171,8 +171,8 @@ export interface ServerOptions {
   /** The listen backlog. Default is 5. */
   requestQueueSize?: number
   /**
-   * Seconds: the longest a request head may take, a keep-alive connection may idle, and one body
-   * read or response write may stall. Default is 10.
+   * Seconds: the longest a TLS handshake or a request head may take, a keep-alive connection may
+   * idle, and one body read or response write may stall. Default is 10.
    */
   timeout?: number
   /** Seconds `stop()` lets in-flight requests run before cutting them. Default is 5. */

@@ -46,8 +46,9 @@ pub struct Limits {
     pub max_body_size: u64,
     /// The trailer section of a chunked body, in bytes. Default is 16 KiB.
     pub max_trailer_size: usize,
-    /// The longest a request head may take to arrive, the longest a keep-alive connection may sit
-    /// idle, and the longest one read or write of a body may stall. Default is 10 seconds.
+    /// The longest a TLS handshake or a request head may take, the longest a keep-alive
+    /// connection may sit idle, and the longest one read or write of a body may stall. Default is
+    /// 10 seconds.
     pub timeout: Duration,
 }
 
