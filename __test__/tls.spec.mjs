@@ -325,6 +325,31 @@ test('SNI picks the certificate by host name; other names get the main one', asy
   t.is(other.peer.fingerprint256, fingerprint(pki.rsaCert))
 })
 
+test('with proxyProtocol the PROXY header (v1 or v2) comes before the TLS handshake', async (t) => {
+  const app = (environ, startResponse) => {
+    startResponse('200 OK', [['Content-Type', 'text/plain']])
+    return [`${environ.REMOTE_ADDR} ${environ.HTTPS}`]
+  }
+  const { port, server } = await tlsServer(t, {}, { proxyProtocol: true }, app)
+  const v1 = Buffer.from('PROXY TCP4 203.0.113.7 127.0.0.1 40000 443\r\n')
+  const v2 = Buffer.concat([
+    Buffer.from('\r\n\r\n\0\r\nQUIT\n', 'latin1'),
+    Buffer.from([0x21, 0x11, 0x00, 0x0c, 198, 51, 100, 9, 127, 0, 0, 1, 0x9c, 0x40, 0x01, 0xbb]),
+  ])
+  for (const [header, client] of [[v1, '203.0.113.7'], [v2, '198.51.100.9']]) {
+    const tcp = net.connect(port, '127.0.0.1')
+    await new Promise((resolve) => tcp.once('connect', resolve))
+    tcp.write(header)
+    const { socket } = await tlsConnect(undefined, { socket: tcp, ca: read(pki.caCert) })
+    const { data } = await tlsExchange(socket, 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+    t.is(parseResponses(data)[0].text, `${client} on`)
+  }
+  // Without the header the connection is closed before any TLS.
+  const bare = await get(port)
+  t.false(bare.ok)
+  t.is(server.nativeStats().tlsHandshakes, 2)
+})
+
 test('TLS works on a UNIX socket', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-tls-unix-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
