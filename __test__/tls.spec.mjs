@@ -262,6 +262,7 @@ test('a handshake that stalls is closed after `timeout`, and counted; a truncate
   t.true(junk.closed)
   t.true(await eventually(() => server.nativeStats().tlsHandshakeErrors >= before + 2))
   t.is(server.nativeStats().panics, 0)
+  t.regex(server.metrics(), /^gatehouse_tls_handshake_timeouts_total 2$/m)
   t.true((await get(port)).ok, 'the server keeps serving')
   t.true(await eventually(() => server.nativeStats().openConnections === 0), 'nothing is left open')
 })
