@@ -77,7 +77,7 @@ impl<'a> Der<'a> {
     }
 
     /// The next element, which must have `tag`.
-    fn expect(&mut self, tag: u8) -> Option<&'a [u8]> {
+    fn take(&mut self, tag: u8) -> Option<&'a [u8]> {
         match self.next()? {
             (t, body, _) if t == tag => Some(body),
             _ => None,
@@ -91,20 +91,20 @@ impl<'a> Der<'a> {
 
 /// Read the fields of a DER certificate.
 pub(crate) fn parse(cert: &[u8]) -> Option<CertFields> {
-    let certificate = Der::new(cert).expect(SEQUENCE)?;
-    let tbs = Der::new(certificate).expect(SEQUENCE)?;
+    let certificate = Der::new(cert).take(SEQUENCE)?;
+    let tbs = Der::new(certificate).take(SEQUENCE)?;
     let mut tbs = Der::new(tbs);
     let mut version = 1;
     if tbs.peek_tag() == Some(VERSION_TAG) {
-        let v = tbs.expect(VERSION_TAG)?;
-        let v = Der::new(v).expect(INTEGER)?;
+        let v = tbs.take(VERSION_TAG)?;
+        let v = Der::new(v).take(INTEGER)?;
         version = v.last().copied().unwrap_or(0).saturating_add(1);
     }
-    let serial = hex_serial(tbs.expect(INTEGER)?);
-    let _signature = tbs.expect(SEQUENCE)?;
-    let issuer = tbs.expect(SEQUENCE)?;
-    let validity = tbs.expect(SEQUENCE)?;
-    let subject = tbs.expect(SEQUENCE)?;
+    let serial = hex_serial(tbs.take(INTEGER)?);
+    let _signature = tbs.take(SEQUENCE)?;
+    let issuer = tbs.take(SEQUENCE)?;
+    let validity = tbs.take(SEQUENCE)?;
+    let subject = tbs.take(SEQUENCE)?;
     let mut validity = Der::new(validity);
     let not_before = time(&mut validity)?;
     let not_after = time(&mut validity)?;
@@ -265,13 +265,13 @@ fn name(der: &[u8]) -> Option<(String, Option<String>)> {
     let mut cn = None;
     let mut seq = Der::new(der);
     while !seq.rest.is_empty() {
-        let set = seq.expect(SET)?;
+        let set = seq.take(SET)?;
         let mut parts = Vec::new();
         let mut set = Der::new(set);
         while !set.rest.is_empty() {
-            let atv = set.expect(SEQUENCE)?;
+            let atv = set.take(SEQUENCE)?;
             let mut atv = Der::new(atv);
-            let oid = atv.expect(OID)?;
+            let oid = atv.take(OID)?;
             let (tag, body, whole) = atv.next()?;
             let mut part = String::new();
             match ATTRIBUTES.iter().find(|(o, _)| *o == oid) {
