@@ -351,6 +351,18 @@ test('with proxyProtocol the PROXY header (v1 or v2) comes before the TLS handsh
   t.is(server.nativeStats().tlsHandshakes, 2)
 })
 
+test('with appThreads the SSL_* keys reach the application in its worker threads', async (t) => {
+  const app = `${path.resolve('__test__/tls-helpers.mjs')}:sslEnvironApp`
+  const server = new Server(['127.0.0.1', 0], app, { appThreads: 1, ssl: { ...rsa(), caCerts: pki.caCert } })
+  await server.start()
+  t.teardown(() => server.stop())
+  const r = await get(server.bindAddr[1], clientCert())
+  t.true(r.ok, String(r.error))
+  t.is(r.env['wsgi.url_scheme'], 'https')
+  t.is(r.env.SSL_CLIENT_S_DN_CN, 'client one')
+  t.is(r.env.SSL_CLIENT_VERIFY, 'SUCCESS')
+})
+
 test('TLS works on a UNIX socket', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-tls-unix-'))
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
