@@ -134,6 +134,10 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
         PeerAddr::Unix => String::new(),
     };
 
+    // Whether the client may still be sending bytes we will not read (a refused request, an
+    // unread body): then the close lingers, so those bytes do not turn into a reset that
+    // destroys the answer before the client reads it.
+    let mut linger = false;
     loop {
         let Some(mut rs) = side.take() else { break };
         let outcome = read_head(&mut rs, &shared, &mut shutdown).await;
@@ -149,6 +153,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
                 let is_head = is_head_request(&rs.buf);
                 let _ = write_error(&mut wr, r.status, r.reason, &[], is_head, &shared).await;
                 side = Some(rs);
+                linger = true;
                 break;
             }
         };
@@ -169,6 +174,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             )
             .await;
             side = Some(rs);
+            linger = true;
             break;
         }
 
@@ -180,6 +186,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
                     &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize] == b"HEAD";
                 let _ = write_error(&mut wr, 413, "Payload Too Large", &[], is_head, &shared).await;
                 side = Some(rs);
+                linger = true;
                 break;
             }
         }
@@ -227,6 +234,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
         if let Some(b) = body_shared {
             let (back, complete, received) = b.reclaim().await;
             keep = keep && complete;
+            linger = linger || !complete;
             body_read = received;
             side = back;
         }
@@ -257,11 +265,15 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             break;
         }
     }
-    close(wr, side.map(|s| s.rd), &shared).await;
+    // Pipelined requests we will not answer are unread input too.
+    linger = linger || side.as_ref().is_some_and(|s| !s.buf.is_empty());
+    close(wr, side.filter(|_| linger).map(|s| s.rd), &shared).await;
 }
 
-/// Close politely: send FIN (after close_notify under TLS), then read and drop what the client
-/// still sends for a moment, so a response followed by unread input is not destroyed by a reset.
+/// Close politely: send FIN (after close_notify under TLS); given the read side, also read and
+/// drop what the client still sends for a moment, so a response followed by unread input is not
+/// destroyed by a reset. Only then: a clean `Connection: close` exchange has nothing left to
+/// drain, and its task need not wait for the client's FIN.
 async fn close(mut wr: WriteHalf, rd: Option<ReadHalf>, shared: &Shared) {
     let _ = timeout(shared.config.limits.timeout, wr.shutdown()).await;
     if let Some(mut rd) = rd {
