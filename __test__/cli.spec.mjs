@@ -18,7 +18,7 @@ function startCli(t, args, env = {}) {
   let out = ''
   let err = ''
   child.stderr.on('data', (d) => (err += d))
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out, err })))
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })))
   const line = new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
       out += d
@@ -86,7 +86,7 @@ test('--help and --version print and exit 0; a bad flag exits 2', async (t) => {
       let err = ''
       c.stdout.on('data', (d) => (out += d))
       c.stderr.on('data', (d) => (err += d))
-      c.on('exit', (code) => resolve({ code, out, err }))
+      c.on('close', (code) => resolve({ code, out, err }))
     })
   const help = await run(['--help'])
   t.is(help.code, 0)

@@ -150,7 +150,8 @@ export function spawnLines(t, cmd, args, env = {}) {
   let out = ''
   let err = ''
   child.stderr.on('data', (d) => (err += d))
-  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, out, err })))
+  // 'close', not 'exit': it comes after the child's output has all been read.
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, out, err })))
   const lines = []
   const waiters = []
   child.stdout.on('data', (d) => {

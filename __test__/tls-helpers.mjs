@@ -167,7 +167,8 @@ export function sClient(port, args, request = 'GET / HTTP/1.1\r\nHost: localhost
     child.stdout.on('data', (d) => (stdout += d))
     child.stderr.on('data', (d) => (stderr += d))
     const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
-    child.on('exit', (code) => {
+    // 'close', not 'exit': it comes after the child's output has all been read.
+    child.on('close', (code) => {
       clearTimeout(timer)
       resolve({ code, stdout, stderr })
     })

@@ -11,8 +11,10 @@ for (const m of log.matchAll(/^test result: \w+\. (\d+) passed; (\d+) failed; (\
   failed += Number(m[2])
   skipped += Number(m[3])
 }
-for (const m of log.matchAll(/^\s+(\d+) tests? passed/gm)) passed += Number(m[1])
-for (const m of log.matchAll(/^\s+(\d+) tests? failed/gm)) failed += Number(m[1])
-for (const m of log.matchAll(/^\s+(\d+) (?:tests? )?(?:were )?skipped/gm)) skipped += Number(m[1])
+// ava (verbose): one line per test, ✔ passed, ✘ failed, - skipped. Its closing counts leave the
+// passed ones out when something failed, so the per-test lines are what is counted.
+passed += (log.match(/^\s+✔ /gm) ?? []).length
+failed += (log.match(/^\s+✘ /gm) ?? []).length
+skipped += (log.match(/^\s+- \[skip\]/gm) ?? []).length
 for (const m of log.matchAll(/^\s+(\d+) (?:uncaught exceptions?|unhandled rejections?|tests? remained pending after a timeout)/gm)) failed += Number(m[1])
 console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`)
