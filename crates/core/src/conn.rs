@@ -32,6 +32,9 @@ use crate::tls::{self, Accepted};
 const FIRST_READ: usize = 2048;
 /// Bodies up to this size are copied behind the head so the response goes out in one write.
 const COALESCE_LIMIT: usize = 16 * 1024;
+/// A streamed response writes what is waiting, up to this many bytes or chunks, in one go.
+const STREAM_COALESCE: usize = 256 * 1024;
+const STREAM_COALESCE_CHUNKS: usize = 64;
 /// How long a closing connection keeps reading (and discarding) so the client sees the response.
 const LINGER: Duration = Duration::from_millis(500);
 
@@ -641,8 +644,13 @@ async fn write_stream(
     shared: &Shared,
 ) -> (bool, u64) {
     let mut sent: u64 = 0;
+    let mut next: Option<StreamEvent> = None;
     loop {
-        match rx.recv().await {
+        let event = match next.take() {
+            Some(e) => Some(e),
+            None => rx.recv().await,
+        };
+        match event {
             // The sender went away without End: treat as cut.
             None | Some(StreamEvent::Abort) => return (false, sent),
             Some(StreamEvent::End) => {
@@ -654,30 +662,58 @@ async fn write_stream(
                 };
                 return (whole, sent);
             }
-            Some(StreamEvent::Data(chunk)) => {
-                if chunk.is_empty() {
+            Some(StreamEvent::Data(first)) => {
+                // Take every chunk already waiting too, and write them with one syscall: an app
+                // that streams many small chunks then costs few writes (and one chunk header).
+                let mut chunks = vec![first];
+                let mut total = chunks[0].len();
+                while total < STREAM_COALESCE && chunks.len() < STREAM_COALESCE_CHUNKS {
+                    match rx.try_recv() {
+                        Ok(StreamEvent::Data(c)) => {
+                            total += c.len();
+                            chunks.push(c);
+                        }
+                        Ok(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                if total == 0 {
                     continue;
                 }
+                let mut parts: Vec<&[u8]> = Vec::with_capacity(chunks.len() + 2);
+                let mut header = Vec::new();
                 let ok = match framing {
                     Framing::Empty => Ok(0),
-                    Framing::Close => write_all(wr, &[&chunk], shared).await,
+                    Framing::Close => {
+                        parts.extend(chunks.iter().map(|c| &c[..]));
+                        write_all(wr, &parts, shared).await
+                    }
                     Framing::Chunked => {
-                        let mut h = Vec::with_capacity(12);
-                        chunk_header(&mut h, chunk.len());
-                        write_all(wr, &[&h, &chunk, b"\r\n"], shared).await
+                        chunk_header(&mut header, total);
+                        parts.push(&header);
+                        parts.extend(chunks.iter().map(|c| &c[..]));
+                        parts.push(b"\r\n");
+                        write_all(wr, &parts, shared).await
                     }
                     Framing::Length(n) => {
-                        let room = n.saturating_sub(sent);
-                        let take = (chunk.len() as u64).min(room) as usize;
-                        let r = write_all(wr, &[&chunk[..take]], shared).await;
-                        if (chunk.len() as u64) > room {
-                            // More than the declared Content-Length: cut here.
-                            return (false, sent + take as u64);
+                        let mut room = n.saturating_sub(sent) as usize;
+                        for c in &chunks {
+                            let take = c.len().min(room);
+                            parts.push(&c[..take]);
+                            room -= take;
                         }
-                        r.map(|_| 0)
+                        let r = write_all(wr, &parts, shared).await;
+                        if total as u64 > n.saturating_sub(sent) {
+                            // More than the declared Content-Length: cut here.
+                            return (false, n);
+                        }
+                        r
                     }
                 };
-                sent += chunk.len() as u64;
+                sent += total as u64;
                 if ok.is_err() {
                     return (false, sent);
                 }

@@ -389,7 +389,7 @@ pub(crate) enum StreamEvent {
 
 /// How many chunks of a streamed response may wait for the socket before the writer must wait.
 /// A slow client slows the application instead of growing a buffer.
-pub const STREAM_WINDOW: usize = 8;
+pub const STREAM_WINDOW: usize = 16;
 
 /// Takes the response of one request. Consumed by [`Responder::respond`] or [`Responder::start`];
 /// dropped unused, the core answers 500 and closes the connection.

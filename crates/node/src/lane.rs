@@ -6,7 +6,7 @@
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
-use napi::bindgen_prelude::{Buffer, Either, Function, PromiseRaw};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Function, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
 
@@ -53,11 +53,18 @@ pub fn attach_lane(server_key: u32, on_requests: Function<'_, Buffer, ()>) -> Re
     attach(&bridge, on_requests)
 }
 
-fn chunk_bytes(chunk: Either<String, Buffer>) -> Bytes {
-    match chunk {
+/// Buffers at least this large are handed to the core without a copy: the core keeps a
+/// reference to the JavaScript Buffer until the bytes are written (as `socket.write` does, the
+/// application must not change a Buffer it has handed over). Smaller ones are copied, which is
+/// cheaper than the reference.
+const ZERO_COPY_MIN: usize = 64 * 1024;
+
+fn chunk_bytes(env: &Env, chunk: Either<String, BufferSlice<'_>>) -> Result<Bytes> {
+    Ok(match chunk {
         Either::A(s) => Bytes::from(s.into_bytes()),
+        Either::B(b) if b.len() >= ZERO_COPY_MIN => Bytes::from_owner(b.into_buffer(env)?),
         Either::B(b) => Bytes::copy_from_slice(&b),
-    }
+    })
 }
 
 fn response_head(status: &str, headers: &[String]) -> Result<ResponseHead> {
@@ -73,15 +80,19 @@ impl NativeLane {
     #[napi]
     pub fn respond(
         &self,
+        env: &Env,
         id: u32,
         status: String,
         headers: Vec<String>,
-        body: Option<Either<String, Buffer>>,
+        body: Option<Either<String, BufferSlice<'_>>>,
     ) -> Result<()> {
         let head = response_head(&status, &headers)?;
         let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
         let responder = slot.responder.ok_or_else(|| errors::closed(id))?;
-        let body = body.map(chunk_bytes).unwrap_or_default();
+        let body = match body {
+            Some(b) => chunk_bytes(env, b)?,
+            None => Bytes::new(),
+        };
         // The client may have gone; the app has nothing left to do either way.
         let _ = responder.respond(head, body);
         Ok(())
@@ -104,8 +115,13 @@ impl NativeLane {
     /// Queue a chunk of a streamed response. Returns false when the caller must await
     /// `drain(id)` before the next write (the chunk itself is always taken).
     #[napi]
-    pub fn write(&self, id: u32, chunk: Either<String, Buffer>) -> Result<bool> {
-        let bytes = chunk_bytes(chunk);
+    pub fn write(
+        &self,
+        env: &Env,
+        id: u32,
+        chunk: Either<String, BufferSlice<'_>>,
+    ) -> Result<bool> {
+        let bytes = chunk_bytes(env, chunk)?;
         let sender = self
             .bridge
             .with_slot(id, |slot| slot.stream.clone())
