@@ -22,6 +22,8 @@ const HELP = `Usage: npm run bench -- [options]      (or: node bench/run.mjs [op
   --duration S     whole seconds of each measured wrk run (default 10, or BENCH_DURATION)
   --warmup S       whole seconds of wrk warm-up before each peer (default 2, or BENCH_WARMUP)
   --rounds N       measure each peer N times, alternating peers; report the median (default 1)
+  --retries N      measure a run again when other work on the machine took CPU during it
+                   (at most N more times; the least disturbed run counts; default 2)
   --quick          for development: 2 s runs, 1 s warm-up, 1,000 idle connections, 256 MiB
   --only LIST      comma-separated scenarios (number or id) and/or peers, e.g. --only 1,3
                    or --only 1,gatehouse,deno (node:http is always kept: it is the baseline)
@@ -45,6 +47,7 @@ function parseArgs(argv) {
     duration: process.env.BENCH_DURATION,
     warmup: process.env.BENCH_WARMUP,
     rounds: 1,
+    retries: 2,
     quick: false,
     only: [],
     fresh: false,
@@ -55,6 +58,7 @@ function parseArgs(argv) {
     if (flag === '--duration') o.duration = value()
     else if (flag === '--warmup') o.warmup = value()
     else if (flag === '--rounds') o.rounds = number(flag, value(), { integer: true, min: 1 })
+    else if (flag === '--retries') o.retries = number(flag, value(), { integer: true })
     else if (flag === '--quick') o.quick = true
     else if (flag === '--only') o.only.push(...String(value() ?? '').split(',').filter(Boolean))
     else if (flag === '--fresh') o.fresh = true
@@ -113,8 +117,10 @@ async function main() {
   const machine = machineInfo()
   const vers = versions({ root, benchDir, bins, wrk })
   const tls = scenarios.some((s) => s.tls) ? makeCertificate() : undefined
+  // Also when a signal ends the run (lib/procs.mjs exits then): the certificate goes.
+  if (tls) process.on('exit', () => rmSync(tls.dir, { recursive: true, force: true }))
   const cpuIterations = scenarios.some((s) => s.app === 'cpu') ? calibrateCpu() : 10000
-  const ctx = { root, benchDir, wrk, bins, tls, cpuIterations, duration: opts.duration, warmup: opts.warmup, rounds: opts.rounds, holdConnections: opts.holdConnections, gibBytes: opts.gibBytes, skipCache: new Map() }
+  const ctx = { root, benchDir, wrk, bins, tls, cpuIterations, duration: opts.duration, warmup: opts.warmup, rounds: opts.rounds, retries: opts.retries, holdConnections: opts.holdConnections, gibBytes: opts.gibBytes, skipCache: new Map() }
 
   console.log(`gatehouse bench: ${machine.cpu}, ${machine.cores} cores, ${machine.ramGiB} GiB; node ${vers.node}, bun ${vers.bun ?? '-'}, ${vers.deno ?? 'deno -'}; gatehouse ${vers.gatehouse}`)
   console.log(`scenarios ${scenarios.map((s) => s.n).join(', ')}; ${opts.duration} s per peer after ${opts.warmup} s of warm-up${opts.rounds > 1 ? `, ${opts.rounds} rounds` : ''}${opts.quick ? ' (quick)' : ''}\n`)

@@ -46,7 +46,8 @@ export function versions({ root, benchDir, bins, wrk }) {
   }
 }
 
-function cpuTimes() {
+/** Clock ticks of all CPUs so far: idle and total. */
+export function cpuTimes() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
   return { idle: f[3] + (f[4] ?? 0), total: f.reduce((a, b) => a + b, 0) }
 }

@@ -118,8 +118,9 @@ export async function startServer({ cmd, args, cwd, env, timeoutMs = 30000 }) {
  * Run a command to completion (in its own group, killed after `timeoutMs`), collecting output.
  * Resolves with { code, signal, stdout, stderr, timedOut }.
  */
-export async function runToEnd(cmd, args, { cwd, env, timeoutMs, maxOutput = 1 << 20 } = {}) {
+export async function runToEnd(cmd, args, { cwd, env, timeoutMs, maxOutput = 1 << 20, onSpawn } = {}) {
   const child = spawnGroup(cmd, args, { cwd, env })
+  if (onSpawn) onSpawn(child)
   const stdout = collect(child.stdout, { max: maxOutput })
   const stderr = collect(child.stderr, { max: maxOutput })
   let timedOut = false

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 
-import { BASELINE, PEERS, SCENARIOS } from './scenarios.mjs'
+import { BASELINE, OTHER_WORK, PEERS, SCENARIOS } from './scenarios.mjs'
 import { barChart } from './svg.mjs'
 
 /** Adds `ratios` (value / baseline value, per metric) to each measured peer of a scenario result. */
@@ -59,6 +59,18 @@ function shortRun(result) {
   return `${r.gibBytes / 1024 ** 2} MiB each way`
 }
 
+/** Lines such as "gatehouse ÷ Deno.serve: 0.64× (requests/s)" for the scenario's `compare` pairs. */
+function comparisons(result, scenario) {
+  const metric = scenario.metrics[0]
+  const lines = []
+  for (const [a, b] of scenario.compare ?? []) {
+    const pa = result.peers.find((p) => p.id === a && p.status === 'ok')
+    const pb = result.peers.find((p) => p.id === b && p.status === 'ok')
+    if (pa && pb && pb.values[metric.key] > 0) lines.push(`${pa.label} ÷ ${pb.label}: ${format(pa.values[metric.key] / pb.values[metric.key], 'ratio')} (${metric.label})`)
+  }
+  return lines
+}
+
 /** The terminal table of one scenario. */
 export function terminalTable(result, scenario) {
   const { header, rows } = tableRows(result, scenario)
@@ -67,6 +79,7 @@ export function terminalTable(result, scenario) {
   const line = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ')
   const out = [`${scenario.n}. ${scenario.title}  [${describeRun(result)}]`, '   ' + line(header)]
   for (const r of rows) out.push('   ' + (r.length === header.length ? line(r) : `${r[0].padEnd(widths[0])}  ${r[1]}`))
+  for (const c of comparisons(result, scenario)) out.push(`   ${c}`)
   return out.join('\n')
 }
 
@@ -133,7 +146,7 @@ function markdown(doc) {
     '- Before a peer is measured, one request checks that it answers as the scenario expects. gatehouse features that are not there yet (app threads, TLS, the Rust-only responder) are detected then and the peer is skipped with the reason.',
     '- Memory is VmRSS from /proc/PID/status of the server process: for idle connections, the median of five readings before and after the connections are held (held by a separate node process); for 1 GiB, the peak of readings every 50 ms minus the RSS before, on a fresh server for each direction.',
     '- Latencies are wrk\'s (--latency): p50 and p99 in milliseconds. "server CPU" is the CPU time the server process used during the measured run divided by its length (in cores).',
-    '- Before each measured wrk run the harness waits (30 s at most) until the machine is less than 20% busy; when it was busier, the table says so.',
+    '- Before each measured wrk run the harness waits (30 s at most) until the machine is less than 20% busy. "other CPU" is what the rest of the machine used during the run (all CPUs busy, less the server and wrk, in cores): near 0 on a quiet machine.',
     '',
   )
   out.push('## Results', '')
@@ -144,8 +157,11 @@ function markdown(doc) {
     out.push(`${describeRun(result)}; measured ${result.run.date} at gatehouse ${result.run.gatehouse}.`, '')
     for (const metric of scenario.metrics) out.push(`![${scenario.n}. ${scenario.title}: ${metric.label}](${chartFile(scenario, metric)})`, '')
     out.push(markdownTable(result, scenario), '')
-    const busy = result.peers.filter((p) => p.values?.busyBefore >= 20)
-    if (busy.length) out.push(`The machine was busy with other work before some runs: ${busy.map((p) => `${p.label} ${p.values.busyBefore.toFixed(0)}%`).join(', ')}.`, '')
+    const compared = comparisons(result, scenario)
+    for (const c of compared) out.push(`- ${c}`)
+    if (compared.length) out.push('')
+    const disturbed = result.peers.filter((p) => p.values?.otherCores >= OTHER_WORK)
+    if (disturbed.length) out.push(`Other work on the machine took CPU during some runs (\"other CPU\", in cores): ${disturbed.map((p) => `${p.label} ${p.values.otherCores.toFixed(2)}`).join(', ')}; those figures are less certain.`, '')
     const withErrors = result.peers.filter((p) => p.errorDetail)
     for (const p of withErrors) out.push(`- ${p.label}: wrk counted errors: ${JSON.stringify(p.errorDetail)}`)
     if (withErrors.length) out.push('')

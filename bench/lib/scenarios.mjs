@@ -16,6 +16,9 @@ export const PEERS = {
   deno: { label: 'Deno.serve', runtime: 'deno', file: 'apps/deno.mjs' },
 }
 
+/** Cores used by other work during a run above which the run is flagged as disturbed. */
+export const OTHER_WORK = 0.25
+
 /** The baseline every ratio is taken against. */
 export const BASELINE = 'node'
 
@@ -33,16 +36,19 @@ const WRK_COLUMNS = [
   { key: 'p99', label: 'p99 ms', format: 'ms' },
   { key: 'errors', label: 'errors', format: 'int' },
   { key: 'serverCores', label: 'server CPU', format: 'f2' },
+  { key: 'otherCores', label: 'other CPU', format: 'f2' },
 ]
 
 /**
+ * compare: pairs of peers whose ratio (of the first metric) the report states as well, besides the
+ * ratios to node:http (the targets of issue 6 are such ratios).
  * kind 'wrk': wrk -t1 against every peer in turn. app: what the peers serve (apps/*: --scenario).
  * kind 'idle': RSS per idle keep-alive connection. kind 'gib': RSS growth over 1 GiB each way.
  */
 export const SCENARIOS = [
-  { n: 1, id: 'hello-c64', title: 'hello world, keep-alive, 64 connections', kind: 'wrk', app: 'hello', connections: 64, peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  { n: 1, id: 'hello-c64', title: 'hello world, keep-alive, 64 connections', kind: 'wrk', app: 'hello', connections: 64, peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse', 'gatehouse-rust'], ['gatehouse', 'deno']] },
   { n: 2, id: 'hello-c1', title: 'hello world, 1 connection (latency)', kind: 'wrk', app: 'hello', connections: 1, peers: HELLO_PEERS, metrics: [P50], columns: WRK_COLUMNS },
-  { n: 3, id: 'pipelined-c64', title: 'pipelined, 16 requests per write, 64 connections', kind: 'wrk', app: 'hello', connections: 64, script: 'wrk/pipeline.lua', env: { PIPELINE_DEPTH: '16' }, peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  { n: 3, id: 'pipelined-c64', title: 'pipelined, 16 requests per write, 64 connections', kind: 'wrk', app: 'hello', connections: 64, script: 'wrk/pipeline.lua', env: { PIPELINE_DEPTH: '16' }, peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse', 'deno']] },
   { n: 4, id: 'close-c16', title: 'no keep-alive (Connection: close), 16 connections', kind: 'wrk', app: 'hello', connections: 16, headers: ['Connection: close'], peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
   { n: 5, id: 'mib-c16', title: '1 MiB response from a Buffer, 16 connections', kind: 'wrk', app: 'mib', connections: 16, peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
   { n: 6, id: 'post64k-c16', title: '64 KiB POST echoed back (the app reads wsgi.input), 16 connections', kind: 'wrk', app: 'echo', connections: 16, script: 'wrk/post-64k.lua', peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
@@ -82,7 +88,7 @@ export const SCENARIOS = [
       { key: 'inMiBps', label: 'in MiB/s', format: 'int' },
     ],
   },
-  { n: 11, id: 'cpu-c16', title: 'CPU-heavy app (about 2 ms of PBKDF2 per request), 16 connections', kind: 'wrk', app: 'cpu', connections: 16, peers: ['gatehouse', 'gatehouse-app1', 'gatehouse-app2', 'node'], metrics: [RPS], columns: WRK_COLUMNS },
+  { n: 11, id: 'cpu-c16', title: 'CPU-heavy app (about 2 ms of PBKDF2 per request), 16 connections', kind: 'wrk', app: 'cpu', connections: 16, peers: ['gatehouse', 'gatehouse-app1', 'gatehouse-app2', 'node'], metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse-app2', 'gatehouse-app1']] },
 ]
 
 export function peerLabel(id, scenario) {

@@ -1,4 +1,5 @@
 // wrk: the command line for a measurement, and a parser for its --latency report.
+import { cpuSeconds, cpuTimes } from './machine.mjs'
 import { runToEnd } from './procs.mjs'
 
 /** wrk's arguments: one thread, so that the server has the rest of the machine. */
@@ -56,12 +57,33 @@ export function parseWrk(text) {
   return out
 }
 
-/** Run wrk once; resolves with the parsed report and the raw text. */
+/**
+ * Run wrk once; resolves with the parsed report and the raw text, and with what the machine did
+ * meanwhile: `machineCores` (all CPUs busy, in cores) and `wrkCores` (wrk's own share), read just
+ * before wrk's end.
+ */
 export async function runWrk(wrkPath, args, seconds, env = process.env) {
-  const r = await runToEnd(wrkPath, args, { env, timeoutMs: (seconds + 30) * 1000 })
+  const startTicks = cpuTimes()
+  const started = performance.now()
+  let sample
+  let timer
+  const onSpawn = (child) => {
+    timer = setTimeout(() => {
+      try {
+        const ticks = cpuTimes()
+        const elapsed = (performance.now() - started) / 1000
+        const busyTicks = ticks.total - startTicks.total - (ticks.idle - startTicks.idle)
+        sample = { machineCores: busyTicks / 100 / elapsed, wrkCores: cpuSeconds(child.pid) / elapsed }
+      } catch {
+        // wrk already ended
+      }
+    }, Math.max(0, seconds * 1000 - 300))
+  }
+  const r = await runToEnd(wrkPath, args, { env, timeoutMs: (seconds + 30) * 1000, onSpawn })
+  clearTimeout(timer)
   if (r.timedOut) throw new Error(`wrk did not finish within ${seconds + 30} s`)
   if (r.code !== 0) throw new Error(`wrk exited with code ${r.code}: ${(r.stderr + r.stdout).trim().replace(/\s+/g, ' ').slice(0, 300)}`)
   // wrk goes on without a script it cannot load, so any complaint on stderr fails the run.
   if (r.stderr.trim()) throw new Error(`wrk: ${r.stderr.trim().replace(/\s+/g, ' ').slice(0, 300)}`)
-  return { ...parseWrk(r.stdout), raw: r.stdout }
+  return { ...parseWrk(r.stdout), raw: r.stdout, ...sample }
 }
