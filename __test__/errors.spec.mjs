@@ -27,7 +27,9 @@ test('an error after the headers were sent closes the connection', async (t) => 
   const { port, errors } = await makeServer(t, (_e, sr) => {
     sr('200 OK', [])
     return (function* () {
+      // Past the 64 KiB a sync iterable's chunks are gathered to, so the headers are out.
       yield 'partial'
+      yield Buffer.alloc(70_000, 120)
       yield 'more'
       throw new Error('mid-stream')
     })()
@@ -38,6 +40,20 @@ test('an error after the headers were sent closes the connection', async (t) => 
   t.true(text.startsWith('HTTP/1.1 200 OK'))
   t.false(text.endsWith('0\r\n\r\n'), 'no terminating chunk: the client sees a cut response')
   t.regex(errors.text, /mid-stream/)
+})
+
+test('an error in a sync iterable before anything went out still gets a clean 500', async (t) => {
+  const { port } = await makeServer(t, (_e, sr) => {
+    sr('200 OK', [])
+    return (function* () {
+      yield 'small'
+      yield 'chunks'
+      throw new Error('early')
+    })()
+  })
+  const { data } = await raw(port, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n')
+  const [res] = parseResponses(data)
+  t.is(res.status, 500, 'the gathered chunks were not sent yet, so the answer can still be a 500')
 })
 
 test('the server keeps serving after app errors', async (t) => {
