@@ -9,7 +9,9 @@ const EMPTY = Buffer.alloc(0)
 export class Input implements InputStream {
   #native: NativeLane
   #id: number
-  #buffered: Buffer = EMPTY
+  /** Bytes read from the core and not yet returned, as received: joined only when taken. */
+  #pieces: Buffer[] = []
+  #length = 0
   #eof: boolean
 
   constructor(native: NativeLane, id: number, contentLength: string | undefined, chunked: boolean) {
@@ -19,6 +21,7 @@ export class Input implements InputStream {
     this.#eof = !chunked && (contentLength === undefined || contentLength === '0')
   }
 
+  /** Ask the core for the next piece; false at the end of the body. */
   async #fill(): Promise<boolean> {
     if (this.#eof) return false
     let piece: Buffer
@@ -31,37 +34,69 @@ export class Input implements InputStream {
       this.#eof = true
       return false
     }
-    this.#buffered = this.#buffered.length === 0 ? piece : Buffer.concat([this.#buffered, piece])
+    this.#pieces.push(piece)
+    this.#length += piece.length
     return true
   }
 
+  /** Take the first `n` buffered bytes (n <= what is buffered), joining pieces once. */
   #take(n: number): Buffer {
-    const out = this.#buffered.subarray(0, n)
-    this.#buffered = this.#buffered.subarray(n)
+    if (n === 0) return EMPTY
+    const first = this.#pieces[0] as Buffer
+    let out: Buffer
+    if (first.length >= n) {
+      out = first.subarray(0, n)
+      if (first.length === n) this.#pieces.shift()
+      else this.#pieces[0] = first.subarray(n)
+    } else {
+      const parts: Buffer[] = []
+      let need = n
+      while (need > 0) {
+        const p = this.#pieces[0] as Buffer
+        if (p.length <= need) {
+          parts.push(p)
+          this.#pieces.shift()
+          need -= p.length
+        } else {
+          parts.push(p.subarray(0, need))
+          this.#pieces[0] = p.subarray(need)
+          need = 0
+        }
+      }
+      out = Buffer.concat(parts, n)
+    }
+    this.#length -= n
     return out
   }
 
   async read(size?: number): Promise<Buffer> {
     if (size === undefined || size === null || size < 0) {
-      const parts: Buffer[] = [this.#take(this.#buffered.length)]
-      while (await this.#fill()) parts.push(this.#take(this.#buffered.length))
-      return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
+      while (await this.#fill()) {
+        // keep filling: the whole rest of the body
+      }
+      return this.#take(this.#length)
     }
-    while (this.#buffered.length < size && (await this.#fill())) {
+    while (this.#length < size && (await this.#fill())) {
       // keep filling
     }
-    return this.#take(Math.min(size, this.#buffered.length))
+    return this.#take(Math.min(size, this.#length))
   }
 
   async readline(size?: number): Promise<Buffer> {
     const limit = size === undefined || size === null || size < 0 ? Infinity : size
-    let scanned = 0
+    // Scan each piece once: `offset` is the length of the pieces already scanned.
+    let index = 0
+    let offset = 0
     for (;;) {
-      const nl = this.#buffered.indexOf(10, scanned)
-      if (nl !== -1 && nl + 1 <= limit) return this.#take(nl + 1)
-      if (this.#buffered.length >= limit) return this.#take(limit)
-      scanned = this.#buffered.length
-      if (!(await this.#fill())) return this.#take(this.#buffered.length)
+      while (index < this.#pieces.length) {
+        const p = this.#pieces[index] as Buffer
+        const nl = p.indexOf(10)
+        if (nl !== -1 && offset + nl + 1 <= limit) return this.#take(offset + nl + 1)
+        offset += p.length
+        index++
+        if (offset >= limit) return this.#take(limit)
+      }
+      if (!(await this.#fill())) return this.#take(this.#length)
     }
   }
 

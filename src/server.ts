@@ -167,7 +167,7 @@ function resolve(o: ServerOptions): Resolved {
     numthreads,
     maxThreads,
     serverName: o.serverName ?? hostname(),
-    requestQueueSize: integer('requestQueueSize', o.requestQueueSize, 1, 5),
+    requestQueueSize: integer('requestQueueSize', o.requestQueueSize, 1, 511),
     timeout: seconds('timeout', o.timeout, 10),
     shutdownTimeout: o.shutdownTimeout === 0 ? 0 : seconds('shutdownTimeout', o.shutdownTimeout, 5),
     maxRequestHeaderSize: integer('maxRequestHeaderSize', o.maxRequestHeaderSize, 0, 65536),

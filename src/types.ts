@@ -168,7 +168,7 @@ export interface ServerOptions {
   maxThreads?: number
   /** SERVER_NAME. Default is the machine's host name. */
   serverName?: string
-  /** The listen backlog. Default is 5. */
+  /** The listen backlog. Default is 511 (as node:http; the original server's 5 overflows under a burst of connects). */
   requestQueueSize?: number
   /**
    * Seconds: the longest a TLS handshake or a request head may take, a keep-alive connection may
