@@ -27,6 +27,22 @@ export async function makeServer(t, app, options = {}, bind = ['127.0.0.1', 0]) 
   return { server, port, url: port ? `http://${host}:${port}` : undefined, errors }
 }
 
+/** A promise the test resolves by hand: `const { wait, release } = gate()`. */
+export function gate() {
+  let release
+  const wait = new Promise((r) => (release = r))
+  return { wait, release }
+}
+
+/** An app that waits for `wait`, then answers 'x' (requests held inside the app). */
+export function heldApp(wait) {
+  return async (_e, sr) => {
+    await wait
+    sr('200 OK', [])
+    return ['x']
+  }
+}
+
 /** An app answering with a fixed text. */
 export function textApp(text, status = '200 OK', headers = [['Content-Type', 'text/plain']]) {
   return (_environ, startResponse) => {

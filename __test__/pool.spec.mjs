@@ -2,16 +2,11 @@ import net from 'node:net'
 
 import test from 'ava'
 
-import { makeServer, raw, parseResponses, textApp, eventually } from './helpers.mjs'
+import { makeServer, raw, parseResponses, textApp, eventually, gate, heldApp } from './helpers.mjs'
 
 test('the pool shows min, max, size, idle and qsize, and grows and shrinks live', async (t) => {
-  let release
-  const gate = new Promise((r) => (release = r))
-  const { server, port } = await makeServer(t, async (_e, sr) => {
-    await gate
-    sr('200 OK', [])
-    return ['x']
-  }, { numthreads: 2, maxThreads: 4 })
+  const { wait, release } = gate()
+  const { server, port } = await makeServer(t, heldApp(wait), { numthreads: 2, maxThreads: 4 })
   const pool = server.pool
   t.like({ min: pool.min, max: pool.max, size: pool.size, idle: pool.idle, qsize: pool.qsize }, { min: 2, max: 4, size: 2, idle: 2, qsize: 0 })
   const pending = [1, 2, 3].map(() => raw(port, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n', { idleMs: 4000 }))
@@ -47,13 +42,8 @@ test('1,000 idle keep-alive connections do not hold the pool: a new client is se
 })
 
 test('past maxQueue the server answers 503 with Retry-After instead of queueing', async (t) => {
-  let release
-  const gate = new Promise((r) => (release = r))
-  const { server, port } = await makeServer(t, async (_e, sr) => {
-    await gate
-    sr('200 OK', [])
-    return ['x']
-  }, { numthreads: 1, maxQueue: 1 })
+  const { wait, release } = gate()
+  const { server, port } = await makeServer(t, heldApp(wait), { numthreads: 1, maxQueue: 1 })
   const first = raw(port, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n', { idleMs: 4000 })
   t.true(await eventually(() => server.pool.idle === 0))
   const second = raw(port, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n', { idleMs: 4000 })
