@@ -72,6 +72,19 @@ function toBuffer(c: Chunk): Buffer {
   return typeof c === 'string' ? Buffer.from(c, 'utf8') : Buffer.from(c.buffer, c.byteOffset, c.byteLength)
 }
 
+/** A chunk as the core takes it: a string or a Buffer (a view, no copy, of any other Uint8Array). */
+function asNative(c: Chunk): string | Buffer {
+  return typeof c === 'string' || Buffer.isBuffer(c) ? c : toBuffer(c)
+}
+
+/** One payload for the core from checked chunks: the chunk itself when there is one, else their bytes joined. */
+function joinChunks(chunks: readonly unknown[]): string | Buffer | null {
+  for (const c of chunks) if (!isChunk(c)) throw new TypeError('a body chunk must be a string or a Uint8Array')
+  if (chunks.length === 0) return null
+  if (chunks.length === 1) return asNative(chunks[0] as Chunk)
+  return Buffer.concat((chunks as Chunk[]).map(toBuffer))
+}
+
 function isPromise(v: unknown): v is Promise<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
@@ -156,7 +169,7 @@ export class Gateway {
     this.ensureStarted(ex)
     let more: boolean
     try {
-      more = this.native.write(ex.id, typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk : toBuffer(chunk))
+      more = this.native.write(ex.id, asNative(chunk))
     } catch (e) {
       throw fromNative(e)
     }
@@ -179,22 +192,9 @@ export class Gateway {
   private respondWhole(ex: Exchange, chunks: Chunk[]): void {
     try {
       if (ex.status === undefined) throw new GatehouseError('GH_ERR_APP', 'the application returned without calling startResponse()')
-      let payload: Chunk | null = null
-      if (chunks.length === 1) {
-        const only = chunks[0]
-        if (!isChunk(only)) throw new TypeError('a body chunk must be a string or a Uint8Array')
-        payload = only
-      } else if (chunks.length > 1) {
-        const parts: Buffer[] = []
-        for (const c of chunks) {
-          if (!isChunk(c)) throw new TypeError('a body chunk must be a string or a Uint8Array')
-          parts.push(toBuffer(c))
-        }
-        payload = Buffer.concat(parts)
-      }
-      if (payload !== null && typeof payload !== 'string' && !Buffer.isBuffer(payload)) payload = toBuffer(payload)
+      const payload = joinChunks(chunks)
       try {
-        this.native.respond(ex.id, ex.status, ex.headers, payload as string | Buffer | null)
+        this.native.respond(ex.id, ex.status, ex.headers, payload)
       } catch (e) {
         throw fromNative(e)
       }
@@ -239,7 +239,7 @@ export class Gateway {
         let batched = 0
         const flush = async (): Promise<void> => {
           if (batch.length === 0) return
-          const chunk = batch.length === 1 ? (batch[0] as Chunk) : Buffer.concat(batch.map(toBuffer))
+          const chunk = joinChunks(batch) as string | Buffer
           batch.length = 0
           batched = 0
           const w = this.write(ex, chunk)

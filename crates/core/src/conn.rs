@@ -132,10 +132,6 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
         }
     }
     let info = Arc::new(info);
-    let remote_text = match &info.remote {
-        PeerAddr::Tcp(sa) => sa.ip().to_string(),
-        PeerAddr::Unix => String::new(),
-    };
 
     // Whether the client may still be sending bytes we will not read (a refused request, an
     // unread body): then the close lingers, so those bytes do not turn into a reset that
@@ -250,7 +246,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
         if let (Some(log), Some(req)) = (&shared.access_log, &logged) {
             let version = if req.http11 { "HTTP/1.1" } else { "HTTP/1.0" };
             let entry = Entry {
-                remote: &remote_text,
+                remote: &info.text().remote_ip,
                 method: &req.method,
                 target: &req.target,
                 version,
@@ -367,8 +363,10 @@ async fn read_head(
     let mut scanned = 0;
     let mut started: Option<Instant> = None;
     loop {
+        // Only empty lines (which RFC 9112 section 2.2 lets a server ignore) is still idle.
+        let idle = rs.buf.chunks(2).all(|c| c == b"\r\n");
         if !rs.buf.is_empty() {
-            if !rs.buf.chunks(2).all(|c| c == b"\r\n") {
+            if !idle {
                 started.get_or_insert_with(Instant::now);
             }
             match head::parse(&rs.buf, &mut scanned, limits, shared.config.protocol) {
@@ -380,8 +378,6 @@ async fn read_head(
                 Err(r) => return HeadOutcome::Reject(r),
             }
         }
-        // Only empty lines (which RFC 9112 section 2.2 lets a server ignore) is still idle.
-        let idle = rs.buf.chunks(2).all(|c| c == b"\r\n");
         if rs.buf.is_empty() {
             if *shutdown.borrow() {
                 return HeadOutcome::Close;
@@ -401,7 +397,7 @@ async fn read_head(
                     rs.buf.len()
                 });
             }
-            read_buf(&mut rs.rd, &mut rs.buf).await
+            rs.rd.read_buf(&mut rs.buf).await
         };
         tokio::select! {
             r = tokio::time::timeout_at(deadline, read) => match r {
@@ -427,10 +423,6 @@ fn is_head_request(buf: &[u8]) -> bool {
         b = &b[2..];
     }
     b.starts_with(b"HEAD ")
-}
-
-async fn read_buf(rd: &mut ReadHalf, buf: &mut BytesMut) -> io::Result<usize> {
-    rd.read_buf(buf).await
 }
 
 /// The request line bits the access log keeps, copied only when the log is on.
@@ -494,7 +486,7 @@ async fn read_proxy_header(
             Err(_) => return Err(()),
         }
         rs.buf.reserve(256);
-        match tokio::time::timeout_at(deadline, read_buf(&mut rs.rd, &mut rs.buf)).await {
+        match tokio::time::timeout_at(deadline, rs.rd.read_buf(&mut rs.buf)).await {
             Ok(Ok(n)) if n > 0 => Stats::add(&shared.stats.bytes_read, n as u64),
             _ => return Err(()),
         }
@@ -561,7 +553,6 @@ async fn write_response(
             let (framing, k) = encode::framing(&head, &ans, Some(len));
             keep = k && keep;
             let body_bytes: &[u8] = match framing {
-                Framing::Length(0) if head.status() == 205 => &[],
                 Framing::Length(n) => {
                     if n != len {
                         // The declared length does not match: send at most what was declared
@@ -619,13 +610,7 @@ async fn write_response(
             let Ok(head_bytes) = write_all(wr, &[&out], shared).await else {
                 return fail(head.status());
             };
-            // A 205 says "Content-Length: 0" and drops whatever body the application streams.
-            let body_framing = if head.status() == 205 {
-                Framing::Empty
-            } else {
-                framing
-            };
-            let (whole, body_bytes) = write_stream(wr, rx, body_framing, shared).await;
+            let (whole, body_bytes) = write_stream(wr, rx, framing, shared).await;
             Outcome {
                 keep: whole && keep,
                 status: head.status(),
@@ -859,11 +844,7 @@ mod tests {
         let (server, _) = l.accept().await.expect("accept");
         let config = crate::config::ServerConfig::new(crate::config::BindAddr::Tcp(addr));
         let shared = crate::server::Shared::for_test(config);
-        let info = ConnInfo {
-            remote: PeerAddr::Unix,
-            local: PeerAddr::Unix,
-            tls: None,
-        };
+        let info = ConnInfo::new(PeerAddr::Unix, PeerAddr::Unix);
         let fut = serve_inner(Stream::Tcp(server), info, shared.clone());
         let size = std::mem::size_of_val(&fut);
         eprintln!("connection future: {size} bytes");
@@ -874,11 +855,7 @@ mod tests {
             let _c2 = tokio::net::TcpStream::connect(addr).await.expect("connect");
             l.accept().await.expect("accept")
         };
-        let info = ConnInfo {
-            remote: PeerAddr::Unix,
-            local: PeerAddr::Unix,
-            tls: None,
-        };
+        let info = ConnInfo::new(PeerAddr::Unix, PeerAddr::Unix);
         let fut = serve_tls(Stream::Tcp(server), info, shared);
         let outer = std::mem::size_of_val(&fut);
         eprintln!("connection future with the TLS step: {outer} bytes");

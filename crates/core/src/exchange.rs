@@ -2,7 +2,7 @@
 //! a responder that takes the response (whole, or as a stream with backpressure).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -38,6 +38,50 @@ pub struct ConnInfo {
     /// The TLS facts of the connection; `None` for plain HTTP. Boxed, so that plain connections
     /// do not carry its room.
     pub tls: Option<Box<TlsInfo>>,
+    /// The addresses as text, made once per connection on first use (not once per request).
+    text: OnceLock<AddrText>,
+}
+
+/// A connection's addresses as the CGI variables and the access log write them.
+#[derive(Debug)]
+pub struct AddrText {
+    /// REMOTE_ADDR: the client's IP; empty on a UNIX socket.
+    pub remote_ip: String,
+    /// REMOTE_PORT; empty on a UNIX socket.
+    pub remote_port: String,
+    /// SERVER_PORT: the local port; empty on a UNIX socket.
+    pub local_port: String,
+}
+
+impl ConnInfo {
+    /// A connection between `remote` and `local`, without TLS.
+    pub fn new(remote: PeerAddr, local: PeerAddr) -> Self {
+        ConnInfo {
+            remote,
+            local,
+            tls: None,
+            text: OnceLock::new(),
+        }
+    }
+
+    /// The addresses as text. Set `remote` (a PROXY header) before the first call.
+    pub fn text(&self) -> &AddrText {
+        self.text.get_or_init(|| {
+            let (remote_ip, remote_port) = match &self.remote {
+                PeerAddr::Tcp(sa) => (sa.ip().to_string(), sa.port().to_string()),
+                PeerAddr::Unix => (String::new(), String::new()),
+            };
+            let local_port = match &self.local {
+                PeerAddr::Tcp(sa) => sa.port().to_string(),
+                PeerAddr::Unix => String::new(),
+            };
+            AddrText {
+                remote_ip,
+                remote_port,
+                local_port,
+            }
+        })
+    }
 }
 
 // ===== impl RequestHead =====

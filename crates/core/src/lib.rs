@@ -26,7 +26,7 @@ pub use access_log::{AccessLogConfig, AccessLogFormat, AccessLogTarget};
 pub use config::{BindAddr, Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
 pub use error::{Error, Kind};
 pub use exchange::{
-    BodySender, ConnInfo, Exchange, RequestBody, RequestHead, Responder, STREAM_WINDOW,
+    AddrText, BodySender, ConnInfo, Exchange, RequestBody, RequestHead, Responder, STREAM_WINDOW,
 };
 pub use listener::{BoundAddr, PeerAddr};
 pub use pool::{Pool, Slot, WorkerStats};

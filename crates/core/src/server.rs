@@ -230,11 +230,7 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
                 Stats::add(&shared.stats.open_connections, 1);
                 let shared = shared.clone();
                 tokio::spawn(async move {
-                    let info = ConnInfo {
-                        remote,
-                        local,
-                        tls: None,
-                    };
+                    let info = ConnInfo::new(remote, local);
                     let mut force = shared.force_rx.clone();
                     tokio::select! {
                         _ = conn::serve(stream, info, shared.clone()) => {}

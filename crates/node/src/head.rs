@@ -162,18 +162,16 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead, trusted: &Trusted) {
     } else {
         None
     };
+    // The connection's addresses are made text once per connection, not per request.
+    let text = head.conn().text();
     if let Some(client) = client {
         put_str(out, client);
         put_str(out, b"0");
     } else {
-        pack_peer(out, &head.conn().remote);
+        put_str(out, text.remote_ip.as_bytes());
+        put_str(out, text.remote_port.as_bytes());
     }
-    match &head.conn().local {
-        PeerAddr::Tcp(sa) => put_fmt(out, |o| {
-            let _ = write!(o, "{}", sa.port());
-        }),
-        PeerAddr::Unix => put_str(out, b""),
-    }
+    put_str(out, text.local_port.as_bytes());
 
     // CGI variables from the header fields, repeats joined (RFC 9110 section 5.3), written
     // straight into `out`: the first occurrence of a name collects the later ones.
@@ -223,24 +221,6 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead, trusted: &Trusted) {
         count += put_tls(out, tls);
     }
     out[count_at..count_at + 2].copy_from_slice(&count.to_le_bytes());
-}
-
-/// REMOTE_ADDR and REMOTE_PORT of the connection's peer.
-fn pack_peer(out: &mut Vec<u8>, peer: &PeerAddr) {
-    match peer {
-        PeerAddr::Tcp(sa) => {
-            put_fmt(out, |o| {
-                let _ = write!(o, "{}", sa.ip());
-            });
-            put_fmt(out, |o| {
-                let _ = write!(o, "{}", sa.port());
-            });
-        }
-        PeerAddr::Unix => {
-            put_str(out, b"");
-            put_str(out, b"");
-        }
-    }
 }
 
 /// Write one CGI variable.

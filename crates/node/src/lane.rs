@@ -122,24 +122,24 @@ impl NativeLane {
         chunk: Either<String, BufferSlice<'_>>,
     ) -> Result<bool> {
         let bytes = chunk_bytes(env, chunk)?;
-        let sender = self
-            .bridge
-            .with_slot(id, |slot| slot.stream.clone())
-            .flatten()
-            .ok_or_else(|| errors::closed(id))?;
-        match sender.try_write(bytes).map_err(errors::to_napi)? {
-            None => Ok(sender.has_room()),
-            Some(back) => {
-                // No room: park the chunk in a task that waits for room; drain() waits for it.
-                let handle = napi::bindgen_prelude::spawn(async move {
-                    // A closed stream shows up in the next drain() or write().
-                    let _ = sender.write(back).await;
-                });
-                self.bridge
-                    .with_slot(id, |slot| slot.pending = Some(handle));
-                Ok(false)
-            }
-        }
+        // One look-up of the request, and the sender is cloned only when the chunk must wait.
+        self.bridge
+            .with_slot(id, |slot| {
+                let sender = slot.stream.as_ref().ok_or_else(|| errors::closed(id))?;
+                match sender.try_write(bytes).map_err(errors::to_napi)? {
+                    None => Ok(sender.has_room()),
+                    Some(back) => {
+                        // No room: park the chunk in a task that waits for room; drain() waits
+                        // for it. A closed stream shows up in the next drain() or write().
+                        let sender = sender.clone();
+                        slot.pending = Some(napi::bindgen_prelude::spawn(async move {
+                            let _ = sender.write(back).await;
+                        }));
+                        Ok(false)
+                    }
+                }
+            })
+            .unwrap_or_else(|| Err(errors::closed(id)))
     }
 
     /// Resolves when the streamed response can take more (or rejects when the client is gone).
@@ -187,7 +187,8 @@ impl NativeLane {
             .ok_or_else(|| errors::closed(id))?;
         env.spawn_future(async move {
             let bytes = body.read(max as usize).await.map_err(errors::to_napi)?;
-            Ok(Buffer::from(bytes.to_vec()))
+            // Without a copy when the core holds the only reference to the bytes.
+            Ok(Buffer::from(Vec::from(bytes)))
         })
     }
 

@@ -192,11 +192,10 @@ pub(crate) struct Answer {
 /// (`None`), and whether the connection can stay open after it.
 pub(crate) fn framing(head: &ResponseHead, ans: &Answer, full_len: Option<u64>) -> (Framing, bool) {
     let mut keep = ans.keep_alive;
-    let framing = if head.forbids_body() {
+    // 205 Reset Content has no content either, but says so with Content-Length: 0 (RFC 9110
+    // section 15.3.6; see encode_head): whatever body the application gives is dropped.
+    let framing = if head.forbids_body() || head.status == 205 {
         Framing::Empty
-    } else if head.status == 205 {
-        // 205 Reset Content: no content, and say so (RFC 9110 section 15.3.6).
-        Framing::Length(0)
     } else if let Some(n) = head.content_length {
         if ans.is_head {
             Framing::Empty
@@ -251,6 +250,9 @@ pub(crate) fn encode_head(
     match framing {
         Framing::Length(n) if head.content_length.is_none() => {
             push_content_length(out, n);
+        }
+        Framing::Empty if head.status == 205 && head.content_length.is_none() => {
+            push_content_length(out, 0);
         }
         Framing::Empty if ans.is_head && head.content_length.is_none() && !head.forbids_body() => {
             // HEAD gets the headers GET would have had (RFC 9110 section 9.3.2).
