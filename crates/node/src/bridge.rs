@@ -1,10 +1,18 @@
 //! The bridge: exchanges from tokio threads wait in a queue per JavaScript thread (a lane), and
-//! a thread is woken once per batch (only when its queue was empty), draining every waiting
-//! request in one call. Each request goes to the lane with the fewest requests in flight. Each
-//! request is an integer id on the JavaScript side; its state lives here.
+//! a thread is woken once per batch, draining every waiting request in one call. Each request
+//! goes to the lane with the fewest requests in flight. Each request is an integer id on the
+//! JavaScript side; its state lives here.
+//!
+//! When the wake-up is sent: an IO thread that queues a request on an empty lane owes that lane
+//! a wake-up, and pays it when it runs out of work and is about to park (`pay_owed_wakes`, the
+//! runtime's park hook), or as soon as `WAKE_NOW_AT` requests wait. Every connection that was
+//! ready in the same turn of the IO thread is then in the batch: the JavaScript thread wakes once
+//! for all of them, not for the first one and then again for the rest. A thread-switch is the
+//! dearest part of a small request on two cores (see bench/README.md).
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
 use gatehouse_core::{BodySender, Dispatch, Exchange, RequestBody, Responder};
@@ -31,10 +39,23 @@ pub struct Slot {
     lane: Arc<Lane>,
 }
 
+/// A lane with this many requests waiting is woken at once, without waiting for the IO thread
+/// to run out of work.
+const WAKE_NOW_AT: usize = 32;
+
+/// The packed request heads waiting for a lane's JavaScript thread.
+#[derive(Default)]
+struct Queue {
+    packed: Vec<u8>,
+    count: usize,
+}
+
 /// One JavaScript thread's queue and wake-up.
 pub struct Lane {
-    queue: Mutex<Vec<u8>>,
+    queue: Mutex<Queue>,
     wake: RwLock<Option<WakeFn>>,
+    /// A wake-up is owed: requests were queued and the thread has not been called for them.
+    owed: AtomicBool,
     inflight: AtomicUsize,
 }
 
@@ -51,8 +72,23 @@ impl Lane {
     pub fn take_batch(&self) -> Vec<u8> {
         self.queue
             .lock()
-            .map(|mut q| std::mem::take(&mut *q))
+            .map(|mut q| {
+                q.count = 0;
+                std::mem::take(&mut q.packed)
+            })
             .unwrap_or_default()
+    }
+
+    /// Call the JavaScript thread if a wake-up is owed.
+    fn pay_wake(&self) {
+        if !self.owed.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        if let Ok(w) = self.wake.read() {
+            if let Some(w) = w.as_ref() {
+                w.call((), ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        }
     }
 
     fn release(&self) {
@@ -114,8 +150,9 @@ impl Bridge {
     /// Add a lane whose JavaScript thread is woken through `wake`.
     pub fn add_lane(&self, wake: WakeFn) -> Arc<Lane> {
         let lane = Arc::new(Lane {
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(Queue::default()),
             wake: RwLock::new(Some(wake)),
+            owed: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
         });
         if let Ok(mut lanes) = self.lanes.write() {
@@ -192,20 +229,68 @@ impl Dispatch for Bridge {
                 },
             );
         }
-        let was_empty = match lane.queue.lock() {
+        let (was_empty, count) = match lane.queue.lock() {
             Ok(mut q) => {
-                let was_empty = q.is_empty();
-                head::pack(&mut q, id, &head, &self.trusted);
-                was_empty
+                let was_empty = q.count == 0;
+                head::pack(&mut q.packed, id, &head, &self.trusted);
+                q.count += 1;
+                (was_empty, q.count)
             }
             Err(_) => return,
         };
-        if was_empty {
-            if let Ok(w) = lane.wake.read() {
-                if let Some(w) = w.as_ref() {
-                    w.call((), ThreadsafeFunctionCallMode::NonBlocking);
-                }
-            }
+        if count >= WAKE_NOW_AT {
+            lane.pay_wake();
+        } else if was_empty && !lane.owed.swap(true, Ordering::AcqRel) && !owe_wake(&lane) {
+            lane.pay_wake();
         }
+    }
+}
+
+thread_local! {
+    /// Set on the runtime's IO threads, whose park hook pays the wake-ups they owe.
+    static PAYS_ON_PARK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Lanes owed a wake-up, paid by the next IO thread that parks.
+fn owed_lanes() -> &'static Mutex<Vec<Arc<Lane>>> {
+    static OWED: OnceLock<Mutex<Vec<Arc<Lane>>>> = OnceLock::new();
+    OWED.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+/// Whether any lane is in `owed_lanes` (so that parking needs no lock when none is).
+static ANY_OWED: AtomicBool = AtomicBool::new(false);
+
+/// Leave `lane`'s wake-up to this thread's next park. False when this thread is not an IO
+/// thread (no park hook runs on it): the caller pays now.
+fn owe_wake(lane: &Arc<Lane>) -> bool {
+    if !PAYS_ON_PARK.with(Cell::get) {
+        return false;
+    }
+    match owed_lanes().lock() {
+        Ok(mut owed) => {
+            owed.push(lane.clone());
+            ANY_OWED.store(true, Ordering::Release);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// The runtime's thread-start hook: this thread pays owed wake-ups when it parks.
+pub fn on_io_thread_start() {
+    PAYS_ON_PARK.with(|p| p.set(true));
+}
+
+/// The runtime's park hook: wake every lane that is owed a wake-up.
+pub fn pay_owed_wakes() {
+    if !ANY_OWED.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    let lanes = match owed_lanes().lock() {
+        Ok(mut owed) => std::mem::take(&mut *owed),
+        Err(_) => return,
+    };
+    for lane in lanes {
+        lane.pay_wake();
     }
 }
