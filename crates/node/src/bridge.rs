@@ -238,9 +238,8 @@ impl Dispatch for Bridge {
             }
             Err(_) => return,
         };
-        if count >= WAKE_NOW_AT {
-            lane.pay_wake();
-        } else if was_empty && !lane.owed.swap(true, Ordering::AcqRel) && !owe_wake(&lane) {
+        let newly_owed = was_empty && !lane.owed.swap(true, Ordering::AcqRel);
+        if count >= WAKE_NOW_AT || (newly_owed && !owe_wake(&lane)) {
             lane.pay_wake();
         }
     }
