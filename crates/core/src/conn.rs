@@ -1,6 +1,7 @@
 //! One task per connection: read a head, check it, hand the exchange to the application, write
 //! its response, and go again while the connection may be kept alive.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::panic::AssertUnwindSafe;
@@ -21,6 +22,7 @@ use crate::exchange::{
     StreamEvent,
 };
 use crate::listener::{PeerAddr, ReadHalf, Stream, WriteHalf};
+use crate::pool::Slot;
 use crate::proto::encode::{self, chunk_header, Answer, Framing, ResponseHead};
 use crate::proto::head::{self, BodyFraming, Parse, ParsedHead, Reject, Version};
 use crate::proxy;
@@ -32,6 +34,10 @@ use crate::tls::{self, Accepted};
 const FIRST_READ: usize = 2048;
 /// Bodies up to this size are copied behind the head so the response goes out in one write.
 const COALESCE_LIMIT: usize = 16 * 1024;
+/// At most this many pipelined requests of one connection are in the application at once.
+const AHEAD_MAX: usize = 16;
+/// Ready pipelined answers are joined into one write up to this many bytes.
+const AHEAD_FLUSH: usize = 64 * 1024;
 /// A streamed response writes what is waiting, up to this many bytes or chunks, in one go.
 const STREAM_COALESCE: usize = 256 * 1024;
 const STREAM_COALESCE_CHUNKS: usize = 64;
@@ -212,54 +218,55 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
         };
 
         let slot = shared.pool.acquire().await;
-        let (tx, rx) = oneshot::channel();
-        // What the access log needs outlives the head handed to the application.
-        let logged = shared
-            .access_log
-            .as_ref()
-            .map(|_| LoggedRequest::of(&parsed));
-        let head_len = parsed.buf.len() as u64;
-        shared.dispatch.dispatch(Exchange {
-            head: RequestHead {
-                parsed,
-                conn: info.clone(),
-            },
-            body,
-            responder: Responder { tx },
-        });
-        let outcome = write_response(&mut wr, rx, ans, body_shared.as_deref(), &shared).await;
-        let mut keep = outcome.keep;
-        let mut body_read = 0;
-        if let Some(b) = body_shared {
-            let (back, complete, received) = b.reclaim().await;
-            keep = keep && complete;
+        let safe = matches!(
+            &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize],
+            b"GET" | b"HEAD"
+        );
+        let first = dispatch(parsed, body, started, slot, ans, &info, &shared);
+
+        let mut out = Vec::new();
+        let keep = if let Some(b) = body_shared {
+            // Boxed: a request with a body is the rarer case, and its states would otherwise
+            // widen every connection's future (see the_connection_future_stays_small).
+            let (outcome, received, complete, back) = Box::pin(async {
+                let outcome = match await_reply(&mut wr, first.reply, ans, &b, &shared).await {
+                    Ok(reply) => {
+                        write_response(&mut wr, reply, ans, Some(&b), &shared, &mut out, false)
+                            .await
+                    }
+                    Err(failed) => failed,
+                };
+                let (back, complete, received) = b.reclaim().await;
+                (outcome, received, complete, back)
+            })
+            .await;
             linger = linger || !complete;
-            body_read = received;
             side = back;
-        }
-        let worker = slot.worker();
-        Stats::add(&worker.bytes_read, head_len + body_read);
-        Stats::add(&worker.bytes_written, outcome.bytes);
-        drop(slot);
-        let elapsed = started.elapsed();
-        shared.stats.record(outcome.status, elapsed);
-        if let (Some(log), Some(req)) = (&shared.access_log, &logged) {
-            let version = if req.http11 { "HTTP/1.1" } else { "HTTP/1.0" };
-            let entry = Entry {
-                remote: &info.text().remote_ip,
-                method: &req.method,
-                target: &req.target,
-                version,
-                status: outcome.status,
-                bytes: outcome.body_bytes,
-                referer: &req.referer,
-                user_agent: &req.user_agent,
-                elapsed,
-            };
-            if !log.log(&entry) {
-                Stats::add(&shared.stats.access_log_dropped, 1);
+            record(&shared, &info, first.done, received, &outcome);
+            outcome.keep && complete
+        } else {
+            // A safe request with more complete heads behind it: those go to the application
+            // now too, and the answers go out in order, several per write when they are ready.
+            let mut queue = VecDeque::from([first]);
+            if let (true, true, Some(rs)) = (safe, ans.keep_alive, side.as_mut()) {
+                dispatch_ahead(&mut queue, rs, &info, &shared);
             }
-        }
+            let mut keep = true;
+            while let Some(f) = queue.pop_front() {
+                let reply = f.reply.take().await;
+                let hold = queue.front_mut().is_some_and(InFlight::is_ready);
+                let outcome =
+                    write_response(&mut wr, reply, f.ans, None, &shared, &mut out, hold).await;
+                record(&shared, &info, f.done, 0, &outcome);
+                if !outcome.keep {
+                    // Requests dispatched ahead and not answered: a client that pipelines
+                    // retries them (RFC 9112 section 9.3.2); they were safe methods only.
+                    keep = false;
+                    break;
+                }
+            }
+            keep
+        };
         if !keep || *shutdown.borrow() {
             break;
         }
@@ -493,13 +500,209 @@ async fn read_proxy_header(
     }
 }
 
-/// Write the application's response.
+/// The answer to a request handed to the application: coming, or already here.
+enum Pending {
+    Waiting(oneshot::Receiver<Reply>),
+    /// `Err`: the application dropped the request without an answer. Boxed, as the logged
+    /// request is: every connection's future holds room for an `InFlight`.
+    Ready(Box<Result<Reply, ()>>),
+}
+
+impl Pending {
+    async fn take(self) -> Result<Reply, ()> {
+        match self {
+            Pending::Waiting(rx) => rx.await.map_err(drop),
+            Pending::Ready(r) => *r,
+        }
+    }
+}
+
+/// A request in the application, and what its answer's bookkeeping needs.
+struct InFlight {
+    reply: Pending,
+    ans: Answer,
+    done: Done,
+}
+
+impl InFlight {
+    /// Whether the answer is here (taking it if it just came).
+    fn is_ready(&mut self) -> bool {
+        if let Pending::Waiting(rx) = &mut self.reply {
+            match rx.try_recv() {
+                Ok(r) => self.reply = Pending::Ready(Box::new(Ok(r))),
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    self.reply = Pending::Ready(Box::new(Err(())))
+                }
+                Err(oneshot::error::TryRecvError::Empty) => return false,
+            }
+        }
+        true
+    }
+}
+
+/// What is counted and logged once a request is answered.
+struct Done {
+    started: Instant,
+    slot: Slot,
+    logged: Option<Box<LoggedRequest>>,
+    head_len: u64,
+}
+
+/// Hand a request to the application.
+fn dispatch(
+    parsed: ParsedHead,
+    body: RequestBody,
+    started: Instant,
+    slot: Slot,
+    ans: Answer,
+    info: &Arc<ConnInfo>,
+    shared: &Shared,
+) -> InFlight {
+    let (tx, rx) = oneshot::channel();
+    // What the access log needs outlives the head handed to the application.
+    let logged = shared
+        .access_log
+        .as_ref()
+        .map(|_| Box::new(LoggedRequest::of(&parsed)));
+    let head_len = parsed.buf.len() as u64;
+    shared.dispatch.dispatch(Exchange {
+        head: RequestHead {
+            parsed,
+            conn: info.clone(),
+        },
+        body,
+        responder: Responder { tx },
+    });
+    InFlight {
+        reply: Pending::Waiting(rx),
+        ans,
+        done: Done {
+            started,
+            slot,
+            logged,
+            head_len,
+        },
+    }
+}
+
+/// Pipelining: while the read buffer already holds complete heads of safe, body-less,
+/// keep-alive requests and a pool slot is free at once, dispatch them without waiting for the
+/// answers before them. The application works on them together (one batch for JavaScript), and
+/// the answers go out in order.
+fn dispatch_ahead(
+    queue: &mut VecDeque<InFlight>,
+    rs: &mut ReadSide,
+    info: &Arc<ConnInfo>,
+    shared: &Shared,
+) {
+    let cfg = &shared.config;
+    while queue.len() < AHEAD_MAX && !rs.buf.is_empty() && !*shared.shutdown_rx.borrow() {
+        let mut scanned = 0;
+        let Ok(Parse::Complete(mut parsed, len)) =
+            head::parse(&rs.buf, &mut scanned, &cfg.limits, cfg.protocol)
+        else {
+            // Incomplete or malformed: the connection loop reads or refuses it in turn.
+            break;
+        };
+        let method = &rs.buf[parsed.method.0 as usize..parsed.method.1 as usize];
+        let is_head = method == b"HEAD";
+        if parsed.framing != BodyFraming::None
+            || parsed.wants_close
+            || !(is_head || method == b"GET")
+        {
+            break;
+        }
+        let Some(slot) = shared.pool.try_acquire() else {
+            break;
+        };
+        let ans = Answer {
+            http11: parsed.version == Version::Http11 && cfg.protocol == Protocol::Http11,
+            is_head,
+            keep_alive: true,
+        };
+        parsed.buf = rs.buf.split_to(len).freeze();
+        Stats::add(&shared.stats.requests, 1);
+        let started = Instant::now();
+        queue.push_back(dispatch(
+            parsed,
+            RequestBody::empty(),
+            started,
+            slot,
+            ans,
+            info,
+            shared,
+        ));
+    }
+}
+
+/// Count and log an answered request.
+fn record(shared: &Shared, info: &ConnInfo, done: Done, body_read: u64, outcome: &Outcome) {
+    let worker = done.slot.worker();
+    Stats::add(&worker.bytes_read, done.head_len + body_read);
+    Stats::add(&worker.bytes_written, outcome.bytes);
+    drop(done.slot);
+    let elapsed = done.started.elapsed();
+    shared.stats.record(outcome.status, elapsed);
+    if let (Some(log), Some(req)) = (&shared.access_log, &done.logged) {
+        let version = if req.http11 { "HTTP/1.1" } else { "HTTP/1.0" };
+        let entry = Entry {
+            remote: &info.text().remote_ip,
+            method: &req.method,
+            target: &req.target,
+            version,
+            status: outcome.status,
+            bytes: outcome.body_bytes,
+            referer: &req.referer,
+            user_agent: &req.user_agent,
+            elapsed,
+        };
+        if !log.log(&entry) {
+            Stats::add(&shared.stats.access_log_dropped, 1);
+        }
+    }
+}
+
+/// Wait for the answer to a request with a body. Under `Expect: 100-continue` the interim
+/// response goes out when the application first reads; `Err` when it could not be written.
+async fn await_reply(
+    wr: &mut WriteHalf,
+    reply: Pending,
+    ans: Answer,
+    body: &BodyShared,
+    shared: &Shared,
+) -> Result<Result<Reply, ()>, Outcome> {
+    let Pending::Waiting(mut rx) = reply else {
+        return Ok(reply.take().await);
+    };
+    if !body
+        .continue_pending
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        return Ok(rx.await.map_err(drop));
+    }
+    tokio::select! {
+        r = &mut rx => Ok(r.map_err(drop)),
+        _ = body.continue_wanted.notified() => {
+            // The application's first read: now the client may send the body.
+            if ans.http11 && write_all(wr, &[b"HTTP/1.1 100 Continue\r\n\r\n"], shared).await.is_err() {
+                return Err(Outcome { keep: false, status: 500, bytes: 0, body_bytes: 0 });
+            }
+            Ok(rx.await.map_err(drop))
+        }
+    }
+}
+
+/// Write the application's response. A whole response is added to `out`, which is written
+/// unless `hold` (the next pipelined answer is ready and joins it), up to `AHEAD_FLUSH` bytes;
+/// anything else writes what `out` holds first.
 async fn write_response(
     wr: &mut WriteHalf,
-    mut rx: oneshot::Receiver<Reply>,
+    reply: Result<Reply, ()>,
     ans: Answer,
     body: Option<&BodyShared>,
     shared: &Shared,
+    out: &mut Vec<u8>,
+    hold: bool,
 ) -> Outcome {
     let cfg = &shared.config;
     let fail = |status| Outcome {
@@ -508,30 +711,13 @@ async fn write_response(
         bytes: 0,
         body_bytes: 0,
     };
-    let expects_continue = body.is_some_and(|b| {
-        b.continue_pending
-            .load(std::sync::atomic::Ordering::Acquire)
-    });
-    let reply = if expects_continue {
-        let wanted = async {
-            match body {
-                Some(b) => b.continue_wanted.notified().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            r = &mut rx => r,
-            _ = wanted => {
-                // The application's first read: now the client may send the body.
-                if ans.http11 && write_all(wr, &[b"HTTP/1.1 100 Continue\r\n\r\n"], shared).await.is_err() {
-                    return fail(500);
-                }
-                rx.await
-            }
+    let is_full = matches!(reply, Ok(Reply::Full(..)));
+    if !is_full && !out.is_empty() {
+        let held = std::mem::take(out);
+        if write_all(wr, &[&held], shared).await.is_err() {
+            return fail(500);
         }
-    } else {
-        rx.await
-    };
+    }
     let mut keep = ans.keep_alive
         && !*shared.shutdown_rx.borrow()
         && body.is_none_or(BodyShared::reusable_hint);
@@ -567,7 +753,8 @@ async fn write_response(
                 }
                 _ => &[],
             };
-            let mut out = Vec::with_capacity(256 + body_bytes.len().min(COALESCE_LIMIT));
+            let before = out.len();
+            out.reserve(256 + body_bytes.len().min(COALESCE_LIMIT));
             encode::encode_head(
                 &head,
                 &ans,
@@ -575,20 +762,28 @@ async fn write_response(
                 Some(len),
                 keep,
                 &cfg.server_software,
-                &mut out,
+                out,
             );
+            let head_bytes = (out.len() - before) as u64;
             let body_len = body_bytes.len() as u64;
-            let ok = if body_bytes.len() <= COALESCE_LIMIT {
-                out.extend_from_slice(body_bytes);
-                write_all(wr, &[&out], shared).await
+            let ok = if body_bytes.len() > COALESCE_LIMIT {
+                let held = std::mem::take(out);
+                write_all(wr, &[&held, body_bytes], shared).await
             } else {
-                write_all(wr, &[&out, body_bytes], shared).await
+                out.extend_from_slice(body_bytes);
+                if hold && keep && out.len() < AHEAD_FLUSH {
+                    Ok(0)
+                } else {
+                    let held = std::mem::take(out);
+                    write_all(wr, &[&held], shared).await
+                }
             };
             match ok {
-                Ok(n) => Outcome {
+                // Each answer counts its own bytes, also when a later write carries them.
+                Ok(_) => Outcome {
                     keep,
                     status: head.status(),
-                    bytes: n as u64,
+                    bytes: head_bytes + body_len,
                     body_bytes: body_len,
                 },
                 Err(_) => fail(head.status()),
@@ -597,7 +792,7 @@ async fn write_response(
         Ok(Reply::Stream(head, rx)) => {
             let (framing, k) = encode::framing(&head, &ans, None);
             keep = k && keep;
-            let mut out = Vec::with_capacity(256);
+            let mut head_out = Vec::with_capacity(256);
             encode::encode_head(
                 &head,
                 &ans,
@@ -605,9 +800,9 @@ async fn write_response(
                 None,
                 keep,
                 &cfg.server_software,
-                &mut out,
+                &mut head_out,
             );
-            let Ok(head_bytes) = write_all(wr, &[&out], shared).await else {
+            let Ok(head_bytes) = write_all(wr, &[&head_out], shared).await else {
                 return fail(head.status());
             };
             let (whole, body_bytes) = write_stream(wr, rx, framing, shared).await;
@@ -847,7 +1042,13 @@ mod tests {
         let info = ConnInfo::new(PeerAddr::Unix, PeerAddr::Unix);
         let fut = serve_inner(Stream::Tcp(server), info, shared.clone());
         let size = std::mem::size_of_val(&fut);
-        eprintln!("connection future: {size} bytes");
+        eprintln!(
+            "connection future: {size} bytes; in flight {} reply {} done {} out {}",
+            std::mem::size_of::<InFlight>(),
+            std::mem::size_of::<Pending>(),
+            std::mem::size_of::<Done>(),
+            std::mem::size_of::<Outcome>()
+        );
         assert!(size < 3072, "the connection future grew to {size} bytes");
         drop(fut);
         // What a connection task really holds: the TLS handshake (boxed) or the HTTP loop.

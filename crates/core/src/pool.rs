@@ -78,10 +78,17 @@ impl Pool {
         }
     }
 
+    /// A free slot now, or `None` (also when requests are already waiting for one: the
+    /// semaphore hands released slots to waiters first).
+    pub fn try_acquire(self: &Arc<Self>) -> Option<Slot> {
+        let permit = self.sem.clone().try_acquire_owned().ok()?;
+        Some(self.assign(permit))
+    }
+
     /// Wait for a free slot.
     pub async fn acquire(self: &Arc<Self>) -> Slot {
-        if let Ok(p) = self.sem.clone().try_acquire_owned() {
-            return self.assign(p);
+        if let Some(slot) = self.try_acquire() {
+            return slot;
         }
         self.waiting.fetch_add(1, Relaxed);
         let permit = self.sem.clone().acquire_owned().await;
