@@ -13,6 +13,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class NativeLane {
   /** The whole response in one call (the fast path). Consumes the request. */
   respond(id: number, status: string, headers: Array<string>, body?: string | Buffer | undefined | null): void
+  /** Hold whole answers (`respond`) until `sendAnswers`: called as a batch starts. */
+  holdAnswers(): void
+  /** Send the held answers and stop holding: called as a batch ends. */
+  sendAnswers(): void
   /** Start a streamed response (status and headers). Borrows the request. */
   startResponse(id: number, status: string, headers: Array<string>): void
   /**

@@ -107,10 +107,16 @@ export class Gateway {
 
   /** Receives each packed batch from the core (the threadsafe function's target). */
   readonly onBatch = (batch: Buffer): void => {
-    // Requests that arrive while a batch runs are taken in the same turn, without another wake-up.
-    for (let b: Buffer | null = batch; b !== null; b = this.native.takeBatch()) {
-      if (b.length === 0) continue
-      forEachRequest(b, this.base, this.makeInput, this.runRequest)
+    // The whole answers of the batch go to the core together when it ends (see holdAnswers).
+    this.native.holdAnswers()
+    try {
+      // Requests that arrive while a batch runs are taken in the same turn, without another wake-up.
+      for (let b: Buffer | null = batch; b !== null; b = this.native.takeBatch()) {
+        if (b.length === 0) continue
+        forEachRequest(b, this.base, this.makeInput, this.runRequest)
+      }
+    } finally {
+      this.native.sendAnswers()
     }
   }
 

@@ -3,14 +3,14 @@
 //! it is still open. The main thread gets a lane from `NativeServer.attach`; a worker thread
 //! (`appThreads`) gets one from `attachLane(serverKey, onRequests)`.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Function, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
 
-use gatehouse_core::ResponseHead;
+use gatehouse_core::{Responder, ResponseHead};
 
 use crate::bridge::{Bridge, Lane, WakeFn};
 use crate::errors;
@@ -20,7 +20,14 @@ use crate::errors;
 pub struct NativeLane {
     bridge: Arc<Bridge>,
     lane: Arc<Lane>,
+    /// Whole answers held while the thread runs a batch (`Some` between `holdAnswers` and
+    /// `sendAnswers`): they go to their connections together, so the IO thread that writes
+    /// them is woken once and finds them all, instead of once per answer.
+    held: Mutex<Option<Vec<(Responder, ResponseHead, Bytes)>>>,
 }
+
+/// Held answers go out at once when this many wait, so the first ones are not kept long.
+const HOLD_MAX: usize = 32;
 
 /// Make the threadsafe function that wakes this thread with each batch of its lane.
 pub fn attach(bridge: &Arc<Bridge>, on_requests: Function<'_, Buffer, ()>) -> Result<NativeLane> {
@@ -42,6 +49,7 @@ pub fn attach(bridge: &Arc<Bridge>, on_requests: Function<'_, Buffer, ()>) -> Re
     Ok(NativeLane {
         bridge: bridge.clone(),
         lane,
+        held: Mutex::new(None),
     })
 }
 
@@ -93,9 +101,38 @@ impl NativeLane {
             Some(b) => chunk_bytes(env, b)?,
             None => Bytes::new(),
         };
-        // The client may have gone; the app has nothing left to do either way.
-        let _ = responder.respond(head, body);
+        let full = match self.held.lock() {
+            Ok(mut held) => match held.as_mut() {
+                Some(answers) => {
+                    answers.push((responder, head, body));
+                    answers.len() >= HOLD_MAX
+                }
+                None => {
+                    // The client may have gone; the app has nothing left to do either way.
+                    let _ = responder.respond(head, body);
+                    false
+                }
+            },
+            Err(_) => false,
+        };
+        if full {
+            self.send_held(true);
+        }
         Ok(())
+    }
+
+    /// Hold whole answers (`respond`) until `sendAnswers`: called as a batch starts.
+    #[napi]
+    pub fn hold_answers(&self) {
+        if let Ok(mut held) = self.held.lock() {
+            held.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// Send the held answers and stop holding: called as a batch ends.
+    #[napi]
+    pub fn send_answers(&self) {
+        self.send_held(false);
     }
 
     /// Start a streamed response (status and headers). Borrows the request.
@@ -206,6 +243,18 @@ impl NativeLane {
 }
 
 impl NativeLane {
+    /// Send the held answers; keep holding when `still_holding`.
+    fn send_held(&self, still_holding: bool) {
+        let answers = match self.held.lock() {
+            Ok(mut held) if still_holding => held.as_mut().map(std::mem::take),
+            Ok(mut held) => held.take(),
+            Err(_) => None,
+        };
+        for (responder, head, body) in answers.into_iter().flatten() {
+            let _ = responder.respond(head, body);
+        }
+    }
+
     fn finish(&self, id: u32, abort: bool) -> Result<()> {
         let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
         let Some(sender) = slot.stream else {
