@@ -42,7 +42,7 @@ export function versions({ root, benchDir, bins, wrk }) {
     wrk: firstLine(wrk, ['--version'])?.replace(/\s+Copyright.*$/, ''),
     gatehouse: `${pkg(root)} (${sha ? sha.slice(0, 12) : 'no git'}${dirty ? ', with uncommitted changes' : ''})`,
     gatehouseSha: sha,
-    ioThreads: process.env.GATEHOUSE_IO_THREADS ?? `default (${os.availableParallelism ? os.availableParallelism() : os.cpus().length})`,
+    ioThreads: process.env.GATEHOUSE_IO_THREADS ?? `default (${Math.max(1, (os.availableParallelism ? os.availableParallelism() : os.cpus().length) - 1)})`,
   }
 }
 
