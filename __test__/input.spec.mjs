@@ -140,3 +140,61 @@ test('an unread body that is already buffered does not break keep-alive', async 
   const { data } = await raw(port, 'POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyzGET /b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n')
   t.deepEqual(parseResponses(data).map((r) => r.text), ['/a', '/b'])
 })
+
+/** Send `head`, then `body` after `delayMs`; resolve with what came back within 500 ms of quiet. */
+function sendLater(port, head, body, delayMs) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    const chunks = []
+    let idle
+    const done = () => {
+      socket.destroy()
+      resolve(Buffer.concat(chunks))
+    }
+    socket.on('connect', () => {
+      socket.write(head, 'latin1')
+      setTimeout(() => {
+        socket.write(body)
+        idle = setTimeout(done, 500)
+      }, delayMs)
+    })
+    socket.on('data', (d) => {
+      chunks.push(d)
+      clearTimeout(idle)
+      idle = setTimeout(done, 500)
+    })
+    socket.on('error', reject)
+  })
+}
+
+// A small body that arrives with its head crosses with it (no reads from the core); one that
+// comes later, or a larger one, is read from the core. The app sees the same bytes either way.
+for (const size of [0, 1, 5000, 65536, 65537, 200000]) {
+  test(`a ${size}-byte body reads the same sent with its head and sent 100 ms later`, async (t) => {
+    const app = async (environ, startResponse) => {
+      const input = environ['wsgi.input']
+      const line = await input.readline()
+      const piece = await input.read(1000)
+      const rest = await input.read()
+      const after = await input.read()
+      startResponse('200 OK', [['Content-Type', 'application/json']])
+      const sha256 = crypto.createHash('sha256').update(Buffer.concat([line, piece, rest])).digest('hex')
+      return [JSON.stringify({ line: line.length, piece: piece.length, rest: rest.length, after: after.length, sha256 })]
+    }
+    const { port } = await makeServer(t, app)
+    const body = Buffer.alloc(size, 'b')
+    if (size > 100) body.write('first line\n', 0, 'latin1')
+    const head = `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n\r\n`
+    const want = {
+      line: size > 100 ? 11 : size,
+      piece: size > 100 ? 1000 : 0,
+      rest: size > 100 ? size - 1011 : 0,
+      after: 0,
+      sha256: crypto.createHash('sha256').update(body).digest('hex'),
+    }
+    const together = await raw(port, Buffer.concat([Buffer.from(head, 'latin1'), body]), { idleMs: 500 })
+    t.deepEqual(JSON.parse(parseResponses(together.data)[0].text), want)
+    const later = await sendLater(port, head, body, 100)
+    t.deepEqual(JSON.parse(parseResponses(later)[0].text), want)
+  })
+}

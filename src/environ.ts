@@ -7,6 +7,8 @@ import type { Environ, ErrorStream, GatewayName, InputStream } from './types'
 const FLAG_HTTP11 = 1
 const FLAG_PATH_UTF8 = 2
 const FLAG_HTTPS = 4
+/** The whole request body follows the variables (a small body that came with the head). */
+const FLAG_BODY = 8
 
 /** Node's Buffer has fast slicing methods that @types/node does not declare. */
 interface FastBuffer extends Buffer {
@@ -27,7 +29,7 @@ export interface EnvironBase {
 export function forEachRequest(
   batch: Buffer,
   base: EnvironBase,
-  makeInput: (id: number, environ: Environ) => InputStream,
+  makeInput: (id: number, environ: Environ, whole: Buffer | undefined) => InputStream,
   onRequest: (id: number, environ: Environ) => void,
 ): void {
   const buf = batch as FastBuffer
@@ -85,7 +87,15 @@ export function forEachRequest(
       off += klen
       environ[key] = str()
     }
-    environ['wsgi.input'] = makeInput(id, environ)
+    let whole: Buffer | undefined
+    if (flags & FLAG_BODY) {
+      const len = buf.readUInt32LE(off)
+      off += 4
+      // A view of the batch, not a copy: the batch lives as long as the body is kept.
+      whole = buf.subarray(off, off + len)
+      off += len
+    }
+    environ['wsgi.input'] = makeInput(id, environ, whole)
     onRequest(id, environ)
   }
 }

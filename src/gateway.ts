@@ -120,8 +120,8 @@ export class Gateway {
     }
   }
 
-  private readonly makeInput = (id: number, environ: Environ): Input =>
-    new Input(this.native, id, environ.CONTENT_LENGTH, environ.HTTP_TRANSFER_ENCODING !== undefined)
+  private readonly makeInput = (id: number, environ: Environ, whole: Buffer | undefined): Input =>
+    new Input(this.native, id, environ.CONTENT_LENGTH, environ.HTTP_TRANSFER_ENCODING !== undefined, whole)
 
   private readonly runRequest = (id: number, environ: Environ): void => this.run(new Exchange(id, environ))
 

@@ -5,7 +5,11 @@ import type { InputStream } from './types'
 
 const EMPTY = Buffer.alloc(0)
 
-/** The body of one request. Reads ask the core for bytes; the first read sends `100 Continue`. */
+/**
+ * The body of one request. Reads ask the core for bytes; the first read sends `100 Continue`.
+ * A small body that came with the head is here from the start (`whole`): reads then never
+ * cross to the core.
+ */
 export class Input implements InputStream {
   #native: NativeLane
   #id: number
@@ -14,9 +18,15 @@ export class Input implements InputStream {
   #length = 0
   #eof: boolean
 
-  constructor(native: NativeLane, id: number, contentLength: string | undefined, chunked: boolean) {
+  constructor(native: NativeLane, id: number, contentLength: string | undefined, chunked: boolean, whole?: Buffer) {
     this.#native = native
     this.#id = id
+    if (whole !== undefined) {
+      if (whole.length > 0) this.#pieces.push(whole)
+      this.#length = whole.length
+      this.#eof = true
+      return
+    }
     // No Content-Length and no chunked coding: there is no body to ask for.
     this.#eof = !chunked && (contentLength === undefined || contentLength === '0')
   }

@@ -34,6 +34,9 @@ use crate::tls::{self, Accepted};
 const FIRST_READ: usize = 2048;
 /// Bodies up to this size are copied behind the head so the response goes out in one write.
 const COALESCE_LIMIT: usize = 16 * 1024;
+/// A Content-Length body up to this size that is already in the socket is read before the
+/// request is handed over, so it can go with the head (see `RequestBody::take_whole`).
+pub const WHOLE_BODY_MAX: usize = 64 * 1024;
 /// At most this many pipelined requests of one connection are in the application at once.
 const AHEAD_MAX: usize = 16;
 /// Ready pipelined answers are joined into one write up to this many bytes.
@@ -201,6 +204,13 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             is_head: &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize] == b"HEAD",
             keep_alive: !parsed.wants_close,
         };
+        if let BodyFraming::Length(n) = parsed.framing {
+            // A small body the client sent with the head may already wait in the socket: take
+            // it now, without waiting, so that it can cross with the head in one piece.
+            if n <= WHOLE_BODY_MAX as u64 && !parsed.expect_continue {
+                read_available(&mut rs, n as usize, &shared).await;
+            }
+        }
         let (body, body_shared) = if parsed.framing == BodyFraming::None {
             side = Some(rs);
             (RequestBody::empty(), None)
@@ -419,6 +429,22 @@ async fn read_head(
                 }
             },
             _ = shutdown.changed(), if idle => return HeadOutcome::Close,
+        }
+    }
+}
+
+/// Read what the socket already holds, until the buffer has `want` bytes, without waiting.
+async fn read_available(rs: &mut ReadSide, want: usize, shared: &Shared) {
+    if rs.buf.len() >= want {
+        return;
+    }
+    rs.buf.reserve(want - rs.buf.len());
+    while rs.buf.len() < want {
+        let mut read = std::pin::pin!(rs.rd.read_buf(&mut rs.buf));
+        match std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+            Poll::Ready(Ok(n)) if n > 0 => Stats::add(&shared.stats.bytes_read, n as u64),
+            // Nothing more yet, the end, or an error: the body's own reads deal with it.
+            _ => return,
         }
     }
 }

@@ -253,6 +253,29 @@ impl RequestBody {
         self.inner.is_none()
     }
 
+    /// The whole body, taken out in one piece, when it is a Content-Length body of at most
+    /// `max` bytes that is already in the connection's buffer (the client sent it with the
+    /// head) and no `100 Continue` is awaited. Later reads see the end of the body. `None`
+    /// otherwise: the body is then read with [`RequestBody::read`].
+    pub fn take_whole(&self, max: usize) -> Option<Bytes> {
+        let shared = self.inner.as_ref()?;
+        if shared.continue_pending.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut state = shared.state.try_lock().ok()?;
+        let Decoder::Length(rem) = state.decoder else {
+            return None;
+        };
+        let side = state.side.as_mut()?;
+        if rem > max as u64 || (side.buf.len() as u64) < rem {
+            return None;
+        }
+        let whole = side.buf.split_to(rem as usize).freeze();
+        state.decoder = Decoder::Done;
+        state.received += rem;
+        Some(whole)
+    }
+
     /// Read the next piece of the body, at most `max` bytes (0: up to 64 KiB). An empty result is
     /// the end of the body. The first read of a request sent with `Expect: 100-continue` is what
     /// sends `100 Continue`.
@@ -536,5 +559,65 @@ impl BodySender {
     /// Cut the response and close the connection.
     pub async fn abort(self) {
         let _ = self.tx.send(StreamEvent::Abort).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listener::Stream;
+
+    /// A body over a real socket whose buffer already holds `buffered`; the client end is
+    /// returned so the socket stays open.
+    async fn body_with(
+        buffered: &[u8],
+        framing: BodyFraming,
+        expect_continue: bool,
+    ) -> (RequestBody, tokio::net::TcpStream) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let client = tokio::net::TcpStream::connect(l.local_addr().expect("addr"))
+            .await
+            .expect("connect");
+        let (server, _) = l.accept().await.expect("accept");
+        let (rd, _wr) = Stream::Tcp(server).into_split();
+        let side = ReadSide {
+            rd,
+            buf: BytesMut::from(buffered),
+        };
+        let (body, _) = RequestBody::new(
+            side,
+            framing,
+            expect_continue,
+            0,
+            1024,
+            Duration::from_secs(1),
+            Arc::new(Stats::default()),
+        );
+        (body, client)
+    }
+
+    #[tokio::test]
+    async fn a_small_body_already_buffered_is_taken_whole_and_reads_then_end() {
+        let (body, _c) = body_with(b"hello, world", BodyFraming::Length(5), false).await;
+        assert_eq!(body.take_whole(64).as_deref(), Some(&b"hello"[..]));
+        assert!(body.read(0).await.expect("read").is_empty());
+        // What follows the body (a pipelined request) stays for the connection.
+        assert!(body.take_whole(64).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_body_is_not_taken_whole_when_it_is_not_all_there_large_chunked_or_awaits_continue() {
+        let (partial, _c1) = body_with(b"hel", BodyFraming::Length(5), false).await;
+        assert!(partial.take_whole(64).is_none());
+        let (large, _c2) = body_with(b"hello", BodyFraming::Length(5), false).await;
+        assert!(large.take_whole(4).is_none());
+        assert_eq!(large.read(0).await.expect("read").as_ref(), b"hello");
+        let (chunked, _c3) =
+            body_with(b"5\r\nhello\r\n0\r\n\r\n", BodyFraming::Chunked, false).await;
+        assert!(chunked.take_whole(64).is_none());
+        let (expecting, _c4) = body_with(b"hello", BodyFraming::Length(5), true).await;
+        assert!(expecting.take_whole(64).is_none());
     }
 }

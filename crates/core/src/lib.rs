@@ -24,6 +24,7 @@ mod tls;
 
 pub use access_log::{AccessLogConfig, AccessLogFormat, AccessLogTarget};
 pub use config::{BindAddr, Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
+pub use conn::WHOLE_BODY_MAX;
 pub use error::{Error, Kind};
 pub use exchange::{
     AddrText, BodySender, ConnInfo, Exchange, RequestBody, RequestHead, Responder, STREAM_WINDOW,

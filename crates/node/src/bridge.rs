@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
-use gatehouse_core::{BodySender, Dispatch, Exchange, RequestBody, Responder};
+use gatehouse_core::{BodySender, Dispatch, Exchange, RequestBody, Responder, WHOLE_BODY_MAX};
 use napi::bindgen_prelude::Buffer;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
@@ -216,6 +216,8 @@ impl Dispatch for Bridge {
             responder,
         } = exchange;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // A small body that came with the head crosses with it: no read calls from JavaScript.
+        let whole = body.take_whole(WHOLE_BODY_MAX);
         lane.inflight.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut slots) = self.slots.lock() {
             slots.insert(
@@ -232,7 +234,7 @@ impl Dispatch for Bridge {
         let (was_empty, count) = match lane.queue.lock() {
             Ok(mut q) => {
                 let was_empty = q.count == 0;
-                head::pack(&mut q.packed, id, &head, &self.trusted);
+                head::pack(&mut q.packed, id, &head, &self.trusted, whole.as_deref());
                 q.count += 1;
                 (was_empty, q.count)
             }

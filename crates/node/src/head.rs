@@ -8,6 +8,7 @@
 //! str method | str request_uri | str path_info (decoded) | str query | str remote_addr | str remote_port
 //! str server_port (of the connection's local address; empty on a UNIX socket)
 //! u16 n | n × (u16 key_len, key, u32 value_len, value)        where str = u32 len, bytes
+//! with flag 8: str body (the whole request body, see `RequestBody::take_whole`)
 //! ```
 //!
 //! Under TLS the list carries HTTPS and the SSL_* variables of mod_ssl after the headers.
@@ -24,6 +25,8 @@ pub const FLAG_PATH_UTF8: u8 = 2;
 /// Flag: the request came over HTTPS: TLS on this connection, or a trusted proxy says so with
 /// X-Forwarded-Proto.
 pub const FLAG_HTTPS: u8 = 4;
+/// Flag: the whole request body follows the variables.
+pub const FLAG_BODY: u8 = 8;
 
 /// The peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (gunicorn's and uvicorn's
 /// `forwarded_allow_ips`): exact addresses, `*` for any, `unix` for UNIX socket peers.
@@ -125,8 +128,14 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// Append the packed record of one request to `out`.
-pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead, trusted: &Trusted) {
+/// Append the packed record of one request to `out`, with its whole body when given.
+pub fn pack(
+    out: &mut Vec<u8>,
+    id: u32,
+    head: &RequestHead,
+    trusted: &Trusted,
+    body: Option<&[u8]>,
+) {
     out.extend_from_slice(&id.to_le_bytes());
     let flags_at = out.len();
     out.push(0);
@@ -143,6 +152,9 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead, trusted: &Trusted) {
     put_fmt(out, |o| percent_decode(head.path(), o));
     if std::str::from_utf8(&out[path_at..]).is_ok() {
         flags |= FLAG_PATH_UTF8;
+    }
+    if body.is_some() {
+        flags |= FLAG_BODY;
     }
     out[flags_at] = flags;
     put_str(out, head.query());
@@ -221,6 +233,9 @@ pub fn pack(out: &mut Vec<u8>, id: u32, head: &RequestHead, trusted: &Trusted) {
         count += put_tls(out, tls);
     }
     out[count_at..count_at + 2].copy_from_slice(&count.to_le_bytes());
+    if let Some(body) = body {
+        put_str(out, body);
+    }
 }
 
 /// Write one CGI variable.
