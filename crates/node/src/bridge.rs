@@ -3,14 +3,14 @@
 //! goes to the lane with the fewest requests in flight. Each request is an integer id on the
 //! JavaScript side; its state lives here.
 //!
-//! When the wake-up is sent: an IO thread that queues a request on an empty lane owes that lane
-//! a wake-up, and pays it when it runs out of work and is about to park (`pay_owed_wakes`, the
-//! runtime's park hook), or as soon as `WAKE_NOW_AT` requests wait. Every connection that was
-//! ready in the same turn of the IO thread is then in the batch: the JavaScript thread wakes once
-//! for all of them, not for the first one and then again for the rest. A thread-switch is the
+//! When the wake-up is sent: a request queued on an empty lane makes the lane owed a wake-up,
+//! paid by a small task that first yields to the scheduler (`tokio::task::yield_now` waits until
+//! the IO driver has been polled and the tasks it woke have run), or at once when `WAKE_NOW_AT`
+//! requests wait. Every connection that was ready in the same turn of the IO thread is then in
+//! the batch: the JavaScript thread wakes once for all of them, not for the first one and then
+//! again for the rest, and a busy IO thread still pays within one turn. A thread switch is the
 //! dearest part of a small request on two cores (see bench/README.md).
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
@@ -241,57 +241,19 @@ impl Dispatch for Bridge {
             Err(_) => return,
         };
         let newly_owed = was_empty && !lane.owed.swap(true, Ordering::AcqRel);
-        if count >= WAKE_NOW_AT || (newly_owed && !owe_wake(&lane)) {
+        if count >= WAKE_NOW_AT {
             lane.pay_wake();
+        } else if newly_owed {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(async move {
+                        tokio::task::yield_now().await;
+                        lane.pay_wake();
+                    });
+                }
+                // Not on the runtime (no turn to wait for): pay now.
+                Err(_) => lane.pay_wake(),
+            }
         }
-    }
-}
-
-thread_local! {
-    /// Set on the runtime's IO threads, whose park hook pays the wake-ups they owe.
-    static PAYS_ON_PARK: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Lanes owed a wake-up, paid by the next IO thread that parks.
-fn owed_lanes() -> &'static Mutex<Vec<Arc<Lane>>> {
-    static OWED: OnceLock<Mutex<Vec<Arc<Lane>>>> = OnceLock::new();
-    OWED.get_or_init(|| Mutex::new(Vec::new()))
-}
-
-/// Whether any lane is in `owed_lanes` (so that parking needs no lock when none is).
-static ANY_OWED: AtomicBool = AtomicBool::new(false);
-
-/// Leave `lane`'s wake-up to this thread's next park. False when this thread is not an IO
-/// thread (no park hook runs on it): the caller pays now.
-fn owe_wake(lane: &Arc<Lane>) -> bool {
-    if !PAYS_ON_PARK.with(Cell::get) {
-        return false;
-    }
-    match owed_lanes().lock() {
-        Ok(mut owed) => {
-            owed.push(lane.clone());
-            ANY_OWED.store(true, Ordering::Release);
-            true
-        }
-        Err(_) => false,
-    }
-}
-
-/// The runtime's thread-start hook: this thread pays owed wake-ups when it parks.
-pub fn on_io_thread_start() {
-    PAYS_ON_PARK.with(|p| p.set(true));
-}
-
-/// The runtime's park hook: wake every lane that is owed a wake-up.
-pub fn pay_owed_wakes() {
-    if !ANY_OWED.swap(false, Ordering::AcqRel) {
-        return;
-    }
-    let lanes = match owed_lanes().lock() {
-        Ok(mut owed) => std::mem::take(&mut *owed),
-        Err(_) => return,
-    };
-    for lane in lanes {
-        lane.pay_wake();
     }
 }

@@ -51,8 +51,6 @@ fn init() {
     if let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
         .thread_name("gatehouse-io")
-        .on_thread_start(bridge::on_io_thread_start)
-        .on_thread_park(bridge::pay_owed_wakes)
         .enable_all()
         .build()
     {
