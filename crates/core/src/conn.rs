@@ -208,7 +208,8 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             // A small body the client sent with the head may already wait in the socket: take
             // it now, without waiting, so that it can cross with the head in one piece.
             if n <= WHOLE_BODY_MAX as u64 && !parsed.expect_continue {
-                read_available(&mut rs, n as usize, &shared).await;
+                let more = rs.read_available(n as usize).await;
+                Stats::add(&shared.stats.bytes_read, more as u64);
             }
         }
         let (body, body_shared) = if parsed.framing == BodyFraming::None {
@@ -429,22 +430,6 @@ async fn read_head(
                 }
             },
             _ = shutdown.changed(), if idle => return HeadOutcome::Close,
-        }
-    }
-}
-
-/// Read what the socket already holds, until the buffer has `want` bytes, without waiting.
-async fn read_available(rs: &mut ReadSide, want: usize, shared: &Shared) {
-    if rs.buf.len() >= want {
-        return;
-    }
-    rs.buf.reserve(want - rs.buf.len());
-    while rs.buf.len() < want {
-        let mut read = std::pin::pin!(rs.rd.read_buf(&mut rs.buf));
-        match std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
-            Poll::Ready(Ok(n)) if n > 0 => Stats::add(&shared.stats.bytes_read, n as u64),
-            // Nothing more yet, the end, or an error: the body's own reads deal with it.
-            _ => return,
         }
     }
 }

@@ -1,8 +1,10 @@
 //! What crosses from the core to the application: the request head, a reader for the body, and
 //! a responder that takes the response (whole, or as a stream with backpressure).
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -165,6 +167,26 @@ pub(crate) struct ReadSide {
     pub buf: BytesMut,
 }
 
+impl ReadSide {
+    /// Read what the socket already holds, until the buffer has `want` bytes, without waiting.
+    /// Returns the bytes read; stops early at the end of the stream or an error, which the next
+    /// waiting read reports.
+    pub(crate) async fn read_available(&mut self, want: usize) -> usize {
+        let mut total = 0;
+        if self.buf.len() < want {
+            self.buf.reserve(want - self.buf.len());
+        }
+        while self.buf.len() < want {
+            let mut read = std::pin::pin!(self.rd.read_buf(&mut self.buf));
+            match std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+                Poll::Ready(Ok(n)) if n > 0 => total += n,
+                _ => break,
+            }
+        }
+        total
+    }
+}
+
 impl std::fmt::Debug for ReadHalf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ReadHalf")
@@ -204,8 +226,10 @@ pub struct RequestBody {
     inner: Option<Arc<BodyShared>>,
 }
 
-/// The read size used when a caller asks for "everything".
-const READ_CHUNK: usize = 64 * 1024;
+/// The most a read returns when the caller asks for "a convenient amount" (0): what the socket
+/// already holds, up to this. Each read crosses threads once, so a large upload goes faster in
+/// large pieces (a 64 KiB cap read 1 GiB at about 350 MiB/s on the bench machine).
+const READ_CHUNK: usize = 1024 * 1024;
 
 impl RequestBody {
     pub(crate) fn new(
@@ -320,7 +344,13 @@ impl BodyState {
                     } else {
                         let n = (*rem).min(side.buf.len() as u64).min(max as u64) as usize;
                         *rem -= n as u64;
-                        let b = side.buf.split_to(n).freeze();
+                        // All of the buffer: hand it over whole, so that the piece owns its
+                        // memory and reaches JavaScript without a copy.
+                        let b = if n == side.buf.len() {
+                            std::mem::take(&mut side.buf).freeze()
+                        } else {
+                            side.buf.split_to(n).freeze()
+                        };
                         if *rem == 0 {
                             self.decoder = Decoder::Done;
                         }
@@ -361,8 +391,9 @@ impl BodyState {
                 }
                 return Ok(b);
             }
-            // Need more bytes from the socket.
-            side.buf.reserve(16 * 1024);
+            // Need more bytes from the socket: wait for some, then take what else is already
+            // there, up to what the caller asked for.
+            side.buf.reserve(max.min(16 * 1024));
             let read = tokio::time::timeout(self.timeout, side.rd.read_buf(&mut side.buf)).await;
             match read {
                 Err(_) => {
@@ -380,7 +411,10 @@ impl BodyState {
                         "the client closed before the end of the body",
                     ))
                 }
-                Ok(Ok(n)) => Stats::add(&self.stats.bytes_read, n as u64),
+                Ok(Ok(n)) => {
+                    let more = side.read_available(max).await;
+                    Stats::add(&self.stats.bytes_read, (n + more) as u64);
+                }
             }
         }
     }
