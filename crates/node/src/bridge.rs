@@ -9,7 +9,7 @@
 //! requests wait. Every connection that was ready in the same turn of the IO thread is then in
 //! the batch: the JavaScript thread wakes once for all of them, not for the first one and then
 //! again for the rest, and a busy IO thread still pays within one turn. A thread switch is the
-//! dearest part of a small request on two cores (see bench/README.md).
+//! dearest part of a small request on two cores (bench/README.md, "Where the time goes").
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
