@@ -344,13 +344,7 @@ impl BodyState {
                     } else {
                         let n = (*rem).min(side.buf.len() as u64).min(max as u64) as usize;
                         *rem -= n as u64;
-                        // All of the buffer: hand it over whole, so that the piece owns its
-                        // memory and reaches JavaScript without a copy.
-                        let b = if n == side.buf.len() {
-                            std::mem::take(&mut side.buf).freeze()
-                        } else {
-                            side.buf.split_to(n).freeze()
-                        };
+                        let b = side.buf.split_to(n).freeze();
                         if *rem == 0 {
                             self.decoder = Decoder::Done;
                         }
