@@ -36,13 +36,13 @@ pub fn attach(bridge: &Arc<Bridge>, on_requests: Function<'_, Buffer, ()>) -> Re
     let wake: WakeFn = on_requests
         .build_threadsafe_function::<()>()
         .callee_handled::<false>()
-        .build_callback(move |_ctx| {
+        .build_callback(move |ctx| {
             let batch = for_callback
                 .get()
                 .and_then(Weak::upgrade)
                 .map(|l| l.take_batch())
                 .unwrap_or_default();
-            Ok(Buffer::from(batch))
+            to_js_buffer(&ctx.env, &batch)
         })?;
     let lane = bridge.add_lane(wake);
     let _ = lane_slot.set(Arc::downgrade(&lane));
@@ -59,6 +59,14 @@ pub fn attach_lane(server_key: u32, on_requests: Function<'_, Buffer, ()>) -> Re
     let bridge = Bridge::find(server_key)
         .ok_or_else(|| errors::option(format!("no running server has key {server_key}")))?;
     attach(&bridge, on_requests)
+}
+
+/// Bytes for JavaScript, copied into a Buffer V8 allocates: V8 counts that memory when it decides
+/// to collect, not the memory behind an external Buffer, so bytes handed over as external
+/// Buffers piled up until a late collection (a batch carries request bodies up to 64 KiB each:
+/// 64 KiB POSTs on 256 connections grew RSS to 235 MiB with external batches).
+pub fn to_js_buffer(env: &Env, bytes: &[u8]) -> Result<Buffer> {
+    BufferSlice::copy_from(env, bytes).and_then(|b| b.into_buffer(env))
 }
 
 /// Buffers at least this large are handed to the core without a copy: the core keeps a
@@ -224,23 +232,21 @@ impl NativeLane {
             .ok_or_else(|| errors::closed(id))?;
         env.spawn_future_with_callback(
             async move { body.read(max as usize).await.map_err(errors::to_napi) },
-            // Copied into memory V8 allocates, and the core's freed at once: V8 counts what
-            // it allocates when it decides to collect, and not the memory of an external
-            // Buffer, so pieces of a fast upload held that way piled up until a late GC (1 GiB
-            // read in 1 MiB pieces grew RSS by 94-145 MiB; copied, see bench scenario 10).
-            |env, bytes| BufferSlice::copy_from(env, &bytes).and_then(|b| b.into_buffer(env)),
+            // Copied (see to_js_buffer): as external Buffers, the pieces of a 1 GiB upload read
+            // in 1 MiB pieces grew RSS by 94-145 MiB; copied, 44 MiB (bench scenario 10).
+            |env, bytes| to_js_buffer(env, &bytes),
         )
     }
 
     /// Take the requests that arrived while JavaScript was busy with the last batch, without
     /// waiting for another wake-up; `null` when there are none.
     #[napi]
-    pub fn take_batch(&self) -> Option<Buffer> {
+    pub fn take_batch(&self, env: &Env) -> Result<Option<Buffer>> {
         let batch = self.lane.take_batch();
         if batch.is_empty() {
-            None
+            Ok(None)
         } else {
-            Some(Buffer::from(batch))
+            to_js_buffer(env, &batch).map(Some)
         }
     }
 }
