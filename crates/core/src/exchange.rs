@@ -300,9 +300,9 @@ impl RequestBody {
         Some(whole)
     }
 
-    /// Read the next piece of the body, at most `max` bytes (0: up to 64 KiB). An empty result is
-    /// the end of the body. The first read of a request sent with `Expect: 100-continue` is what
-    /// sends `100 Continue`.
+    /// Read the next piece of the body, at most `max` bytes (0: what has arrived, up to 1 MiB).
+    /// An empty result is the end of the body. The first read of a request sent with
+    /// `Expect: 100-continue` is what sends `100 Continue`.
     ///
     /// # Errors
     /// [`Kind::BodyTooLarge`] past `max_request_body_size`, [`Kind::BodyTimeout`] when the client
@@ -387,7 +387,7 @@ impl BodyState {
             }
             // Need more bytes from the socket: wait for some, then take what else is already
             // there, up to what the caller asked for.
-            side.buf.reserve(max.min(16 * 1024));
+            side.buf.reserve(16 * 1024);
             let read = tokio::time::timeout(self.timeout, side.rd.read_buf(&mut side.buf)).await;
             match read {
                 Err(_) => {
