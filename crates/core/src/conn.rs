@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{timeout, Instant};
 
 use crate::access_log::Entry;
-use crate::config::Protocol;
+use crate::config::{Protocol, ServerConfig};
 use crate::exchange::{
     BodyShared, ConnInfo, Exchange, ReadSide, Reply, RequestBody, RequestHead, Responder,
     StreamEvent,
@@ -167,6 +167,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
         };
         Stats::add(&shared.stats.requests, 1);
         let started = Instant::now();
+        let is_head = parsed.method() == b"HEAD";
 
         if shared.pool.idle() == 0 && shared.pool.qsize() >= cfg.max_queue {
             // Past the queue bound: say so and when to retry, instead of growing memory.
@@ -177,7 +178,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
                 503,
                 "Service Unavailable",
                 &[b"Retry-After: 1\r\n"],
-                &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize] == b"HEAD",
+                is_head,
                 &shared,
             )
             .await;
@@ -190,21 +191,11 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             let max = cfg.limits.max_body_size;
             if max > 0 && n > max {
                 Stats::add(&shared.stats.rejected, 1);
-                let is_head =
-                    &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize] == b"HEAD";
                 let _ = write_error(&mut wr, 413, "Payload Too Large", &[], is_head, &shared).await;
                 side = Some(rs);
                 linger = true;
                 break;
             }
-        }
-
-        let ans = Answer {
-            http11: parsed.version == Version::Http11 && cfg.protocol == Protocol::Http11,
-            is_head: &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize] == b"HEAD",
-            keep_alive: !parsed.wants_close,
-        };
-        if let BodyFraming::Length(n) = parsed.framing {
             // A small body the client sent with the head may already wait in the socket: take
             // it now, without waiting, so that it can cross with the head in one piece.
             if n <= WHOLE_BODY_MAX as u64 && !parsed.expect_continue {
@@ -212,6 +203,8 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
                 Stats::add(&shared.stats.bytes_read, more as u64);
             }
         }
+
+        let ans = answer_for(&parsed, is_head, cfg);
         let (body, body_shared) = if parsed.framing == BodyFraming::None {
             side = Some(rs);
             (RequestBody::empty(), None)
@@ -229,10 +222,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
         };
 
         let slot = shared.pool.acquire().await;
-        let safe = matches!(
-            &parsed.buf[parsed.method.0 as usize..parsed.method.1 as usize],
-            b"GET" | b"HEAD"
-        );
+        let safe = is_head || parsed.method() == b"GET";
         let first = dispatch(parsed, body, started, slot, ans, &info, &shared);
 
         let mut out = Vec::new();
@@ -454,11 +444,11 @@ struct LoggedRequest {
 
 impl LoggedRequest {
     fn of(h: &ParsedHead) -> Self {
-        let span = |s: (u32, u32)| h.buf[s.0 as usize..s.1 as usize].to_vec();
+        let span = |s: (u32, u32)| h.span(s).to_vec();
         let header = |name: &[u8]| {
             h.headers
                 .iter()
-                .find(|(n, _)| h.buf[n.0 as usize..n.1 as usize].eq_ignore_ascii_case(name))
+                .find(|(n, _)| h.span(*n).eq_ignore_ascii_case(name))
                 .map(|(_, v)| span(*v))
                 .unwrap_or_default()
         };
@@ -615,22 +605,19 @@ fn dispatch_ahead(
             // Incomplete or malformed: the connection loop reads or refuses it in turn.
             break;
         };
+        if parsed.framing != BodyFraming::None || parsed.wants_close {
+            break;
+        }
+        // The head is still in the read buffer: its method is read from there.
         let method = &rs.buf[parsed.method.0 as usize..parsed.method.1 as usize];
         let is_head = method == b"HEAD";
-        if parsed.framing != BodyFraming::None
-            || parsed.wants_close
-            || !(is_head || method == b"GET")
-        {
+        if !(is_head || method == b"GET") {
             break;
         }
         let Some(slot) = shared.pool.try_acquire() else {
             break;
         };
-        let ans = Answer {
-            http11: parsed.version == Version::Http11 && cfg.protocol == Protocol::Http11,
-            is_head,
-            keep_alive: true,
-        };
+        let ans = answer_for(&parsed, is_head, cfg);
         parsed.buf = rs.buf.split_to(len).freeze();
         Stats::add(&shared.stats.requests, 1);
         let started = Instant::now();
@@ -643,6 +630,15 @@ fn dispatch_ahead(
             info,
             shared,
         ));
+    }
+}
+
+/// What the answer to a request depends on.
+fn answer_for(parsed: &ParsedHead, is_head: bool, cfg: &ServerConfig) -> Answer {
+    Answer {
+        http11: parsed.version == Version::Http11 && cfg.protocol == Protocol::Http11,
+        is_head,
+        keep_alive: !parsed.wants_close,
     }
 }
 

@@ -97,12 +97,12 @@ pub struct RequestHead {
 
 impl RequestHead {
     fn span(&self, s: (u32, u32)) -> &[u8] {
-        &self.parsed.buf[s.0 as usize..s.1 as usize]
+        self.parsed.span(s)
     }
 
     /// The method token.
     pub fn method(&self) -> &[u8] {
-        self.span(self.parsed.method)
+        self.parsed.method()
     }
 
     /// The request target, raw (`REQUEST_URI`).

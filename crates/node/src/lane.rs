@@ -29,6 +29,14 @@ pub struct NativeLane {
 /// Held answers go out at once when this many wait, so the first ones are not kept long.
 const HOLD_MAX: usize = 32;
 
+/// Give whole answers to their connections. A client may have gone; the application has
+/// nothing left to do either way.
+fn send_all(answers: impl IntoIterator<Item = (Responder, ResponseHead, Bytes)>) {
+    for (responder, head, body) in answers {
+        let _ = responder.respond(head, body);
+    }
+}
+
 /// Make the threadsafe function that wakes this thread with each batch of its lane.
 pub fn attach(bridge: &Arc<Bridge>, on_requests: Function<'_, Buffer, ()>) -> Result<NativeLane> {
     let lane_slot: Arc<std::sync::OnceLock<Weak<Lane>>> = Arc::new(std::sync::OnceLock::new());
@@ -109,22 +117,22 @@ impl NativeLane {
             Some(b) => chunk_bytes(env, b)?,
             None => Bytes::new(),
         };
-        let full = match self.held.lock() {
-            Ok(mut held) => match held.as_mut() {
-                Some(answers) => {
-                    answers.push((responder, head, body));
-                    answers.len() >= HOLD_MAX
-                }
-                None => {
-                    // The client may have gone; the app has nothing left to do either way.
-                    let _ = responder.respond(head, body);
-                    false
-                }
-            },
-            Err(_) => false,
+        // Never poisoned (nothing panics while it is held); if it were, the answer is dropped
+        // and the core answers 500.
+        let Ok(mut held) = self.held.lock() else {
+            return Ok(());
         };
-        if full {
-            self.send_held(true);
+        match held.as_mut() {
+            Some(answers) => {
+                answers.push((responder, head, body));
+                if answers.len() >= HOLD_MAX {
+                    // Still holding: only the answers so far go now.
+                    let full = std::mem::take(answers);
+                    drop(held);
+                    send_all(full);
+                }
+            }
+            None => send_all([(responder, head, body)]),
         }
         Ok(())
     }
@@ -140,7 +148,8 @@ impl NativeLane {
     /// Send the held answers and stop holding: called as a batch ends.
     #[napi]
     pub fn send_answers(&self) {
-        self.send_held(false);
+        let answers = self.held.lock().ok().and_then(|mut held| held.take());
+        send_all(answers.into_iter().flatten());
     }
 
     /// Start a streamed response (status and headers). Borrows the request.
@@ -252,18 +261,6 @@ impl NativeLane {
 }
 
 impl NativeLane {
-    /// Send the held answers; keep holding when `still_holding`.
-    fn send_held(&self, still_holding: bool) {
-        let answers = match self.held.lock() {
-            Ok(mut held) if still_holding => held.as_mut().map(std::mem::take),
-            Ok(mut held) => held.take(),
-            Err(_) => None,
-        };
-        for (responder, head, body) in answers.into_iter().flatten() {
-            let _ = responder.respond(head, body);
-        }
-    }
-
     fn finish(&self, id: u32, abort: bool) -> Result<()> {
         let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
         let Some(sender) = slot.stream else {

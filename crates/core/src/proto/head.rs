@@ -64,6 +64,18 @@ pub(crate) struct ParsedHead {
     pub wants_close: bool,
 }
 
+impl ParsedHead {
+    /// The bytes of `s`, once `buf` holds the head.
+    pub(crate) fn span(&self, s: Span) -> &[u8] {
+        &self.buf[s.0 as usize..s.1 as usize]
+    }
+
+    /// The method token, once `buf` holds the head.
+    pub(crate) fn method(&self) -> &[u8] {
+        self.span(self.method)
+    }
+}
+
 /// The outcome of looking at the read buffer.
 #[derive(Debug)]
 pub(crate) enum Parse {
