@@ -11,22 +11,29 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** One JavaScript thread's handle on a server's requests. */
 export declare class NativeLane {
-  /** The whole response in one call (the fast path). Consumes the request. */
-  respond(id: number, status: string, headers: Array<string>, body?: string | Buffer | undefined | null): void
-  /** Hold whole answers (`respond`) until `sendAnswers`: called as a batch starts. */
-  holdAnswers(): void
-  /** Send the held answers and stop holding: called as a batch ends. */
-  sendAnswers(): void
+  /** The CGI names of the headers whose key crosses as a number (key `i + 1` is `knownKeys()[i]`). */
+  knownKeys(): Array<string>
+  /**
+   * Send the whole answers packed in `answers[..len]` (see `answers`), then take the requests
+   * that arrived meanwhile: their batch, or `null` when there are none. An answer the core
+   * refuses (a head it cannot send) comes back in that batch as a refusal record naming the
+   * answer's place in this flush. `attached` holds the large bodies the records refer to.
+   */
+  flush(answers: Buffer | undefined | null, len: number, attached?: Array<Buffer> | undefined | null): Buffer | null
   /** Start a streamed response (status and headers). Borrows the request. */
   startResponse(id: number, status: string, headers: Array<string>): void
   /**
-   * Queue a chunk of a streamed response. Returns false when the caller must await
-   * `drain(id)` before the next write (the chunk itself is always taken).
+   * Queue a chunk of a streamed response, after every chunk before it. Returns false once
+   * the stream's window is full: the caller should await `drain(id)` before writing more
+   * (the chunk itself is always taken).
    */
   write(id: number, chunk: string | Buffer): boolean
-  /** Resolves when the streamed response can take more (or rejects when the client is gone). */
+  /**
+   * Resolves when the streamed response's window has room (or rejects when the client is
+   * gone).
+   */
   drain(id: number): Promise<void>
-  /** Finish a streamed response. Consumes the request. */
+  /** Finish a streamed response, after every chunk written before. Consumes the request. */
   end(id: number): void
   /** Cut a response and close the connection. Consumes the request. */
   abort(id: number): void
@@ -35,11 +42,6 @@ export declare class NativeLane {
    * empty Buffer at the end of the body.
    */
   read(id: number, max: number): Promise<Buffer>
-  /**
-   * Take the requests that arrived while JavaScript was busy with the last batch, without
-   * waiting for another wake-up; `null` when there are none.
-   */
-  takeBatch(): Buffer | null
 }
 
 /** One server in the core, and its bridge to JavaScript. */

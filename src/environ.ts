@@ -1,14 +1,27 @@
 /**
- * Builds `environ` objects from the packed batch of request heads the core sends (see
- * crates/node/src/head.rs for the layout). No HTTP parsing here: only slicing.
+ * Reads the packed batches the core sends (see crates/node/src/head.rs for the layout) into
+ * `environ` objects. No HTTP parsing here: only slicing.
+ *
+ * The records' text is made a JavaScript string once per batch (one native call), and every
+ * variable is a slice of it, which V8 makes without leaving JavaScript; the CGI names of
+ * common headers come from a table read once (`knownKeys`), so no key string is made per
+ * request. Each record says its own length: one that cannot be read is reported alone and the
+ * rest of the batch goes on.
  */
 import type { Environ, ErrorStream, GatewayName, InputStream } from './types'
 
 const FLAG_HTTP11 = 1
 const FLAG_PATH_UTF8 = 2
 const FLAG_HTTPS = 4
-/** The whole request body follows the variables (a small body that came with the head). */
+/** The whole request body came with the head (a small body already in the socket). */
 const FLAG_BODY = 8
+const FLAG_PATH_ASCII = 16
+
+const KIND_REQUEST = 0
+const KIND_REFUSED = 1
+
+/** Bits of a request id that name its slot in the lane; the rest is the slot's generation. */
+const INDEX_SPAN = 2 ** 20
 
 /** Node's Buffer has fast slicing methods that @types/node does not declare. */
 interface FastBuffer extends Buffer {
@@ -25,34 +38,106 @@ export interface EnvironBase {
   urlScheme: 'http' | 'https'
 }
 
-/** Decode each request of a batch and hand it to `onRequest`. */
-export function forEachRequest(
-  batch: Buffer,
-  base: EnvironBase,
-  makeInput: (id: number, environ: Environ, whole: Buffer | undefined) => InputStream,
-  onRequest: (id: number, environ: Environ) => void,
-): void {
-  const buf = batch as FastBuffer
-  let off = 0
-  const str = (): string => {
-    const len = buf.readUInt32LE(off)
-    off += 4
-    const s = len === 0 ? '' : buf.latin1Slice(off, off + len)
-    off += len
-    return s
+/** What a batch's records are handed to. */
+export interface BatchHandlers {
+  /** A request: its id, environ (without `wsgi.input`) and, when it came with the head, its whole body. */
+  request(id: number, environ: Environ, whole: Buffer | undefined): void
+  /** A request whose record could not be read (`id` when at least that was read). */
+  unreadable(id: number | undefined, error: unknown): void
+  /** An answer of the last flush that the core refused, by its place in that flush. */
+  refused(ordinal: number, code: string, message: string): void
+}
+
+const WSGI_VERSION: [1, 0] = [1, 0]
+
+/** A record that cannot be read (a bug in the core or here): it is reported, never thrown past the batch. */
+class BadRecord extends Error {}
+
+/** Reads batches for one server: the text once, then each record. */
+export class BatchReader {
+  readonly #base: EnvironBase
+  readonly #keys: readonly string[]
+
+  /** @param keys The CGI names of the headers that cross by number (key `i + 1` is `keys[i]`). */
+  constructor(base: EnvironBase, keys: readonly string[]) {
+    this.#base = base
+    this.#keys = keys
   }
-  while (off < buf.length) {
-    const id = buf.readUInt32LE(off)
-    const flags = buf[off + 4] as number
-    off += 5
+
+  /** Hand every record of `batch` to `handlers`, each on its own: an exception in one does not stop the others. */
+  read(batch: Buffer, handlers: BatchHandlers): void {
+    const buf = batch as FastBuffer
+    if (buf.length < 4) return
+    const textEnd = 4 + readU32(buf, 0, buf.length)
+    if (textEnd > buf.length) {
+      handlers.unreadable(undefined, new BadRecord('a batch says its text is longer than the batch'))
+      return
+    }
+    // String offsets are byte offsets less 4 (the text starts after its length).
+    const text = buf.latin1Slice(4, textEnd)
+    let off = 4
+    while (off + 5 <= textEnd) {
+      const len = readU32(buf, off, textEnd)
+      const kind = buf[off + 4]
+      const start = off + 5
+      const end = start + len
+      if (end > textEnd) {
+        handlers.unreadable(undefined, new BadRecord('a record runs past the end of its batch'))
+        return
+      }
+      off = end
+      if (kind === KIND_REQUEST) {
+        let id: number | undefined
+        let environ: Environ
+        let whole: Buffer | undefined
+        try {
+          id = readU32(buf, start + 4, end) * INDEX_SPAN + readU32(buf, start, end)
+          const r = this.#request(buf, text, start + 8, end, textEnd)
+          environ = r.environ
+          whole = r.whole
+        } catch (e) {
+          handlers.unreadable(id, e)
+          continue
+        }
+        handlers.request(id, environ, whole)
+      } else if (kind === KIND_REFUSED) {
+        let refusal: [number, string, string]
+        try {
+          const code = readString(buf, text, start + 4, end)
+          const message = readString(buf, text, code.end, end)
+          // The message is UTF-8 (it may quote what the application gave).
+          refusal = [readU32(buf, start, end), code.value, buf.utf8Slice(message.start, message.end)]
+        } catch (e) {
+          handlers.unreadable(undefined, e)
+          continue
+        }
+        handlers.refused(...refusal)
+      }
+    }
+  }
+
+  /** One request record's fields, from the flags on. */
+  #request(buf: FastBuffer, text: string, at: number, end: number, bodies: number): { environ: Environ; whole: Buffer | undefined } {
+    const base = this.#base
+    const flags = buf[at] as number
+    let off = at + 1
+    // Each field: u32 length, then the bytes; `text` holds the same bytes at offset - 4.
+    const str = (): string => {
+      const len = readU32(buf, off, end)
+      const s = off + 4
+      off = s + len
+      if (off > end) throw new BadRecord('a field runs past the end of its record')
+      return text.slice(s - 4, off - 4)
+    }
     const method = str()
     const uri = str()
     let path: string
     {
-      const len = buf.readUInt32LE(off)
-      off += 4
-      path = base.gateway === 'u0' && flags & FLAG_PATH_UTF8 ? buf.utf8Slice(off, off + len) : buf.latin1Slice(off, off + len)
-      off += len
+      const len = readU32(buf, off, end)
+      const s = off + 4
+      off = s + len
+      if (off > end) throw new BadRecord('a field runs past the end of its record')
+      path = flags & FLAG_PATH_ASCII || !(base.gateway === 'u0' && flags & FLAG_PATH_UTF8) ? text.slice(s - 4, off - 4) : buf.utf8Slice(s, off)
     }
     const query = str()
     const remoteAddr = str()
@@ -70,7 +155,7 @@ export function forEachRequest(
       SERVER_SOFTWARE: base.software,
       REMOTE_ADDR: remoteAddr,
       REMOTE_PORT: remotePort,
-      'wsgi.version': [1, 0],
+      'wsgi.version': WSGI_VERSION,
       'wsgi.url_scheme': flags & FLAG_HTTPS ? 'https' : base.urlScheme,
       'wsgi.input': undefined as unknown as InputStream,
       'wsgi.errors': base.errors,
@@ -78,24 +163,40 @@ export function forEachRequest(
       'wsgi.multiprocess': false,
       'wsgi.run_once': false,
     }
-    const n = buf.readUInt16LE(off)
-    off += 2
+    const n = readU32(buf, off, end)
+    off += 4
+    const keys = this.#keys
     for (let i = 0; i < n; i++) {
-      const klen = buf.readUInt16LE(off)
+      if (off + 2 > end) throw new BadRecord('a variable runs past the end of its record')
+      const k = (buf[off] as number) | ((buf[off + 1] as number) << 8)
       off += 2
-      const key = buf.latin1Slice(off, off + klen)
-      off += klen
+      const key = k === 0 ? str() : keys[k - 1]
+      if (key === undefined) throw new BadRecord(`unknown variable key ${k}`)
       environ[key] = str()
     }
     let whole: Buffer | undefined
     if (flags & FLAG_BODY) {
-      const len = buf.readUInt32LE(off)
-      off += 4
+      const at = bodies + readU32(buf, off, end)
+      const len = readU32(buf, off + 4, end)
+      off += 8
+      if (at + len > buf.length) throw new BadRecord('a body runs past the end of its batch')
       // A view of the batch, not a copy: the batch lives as long as the body is kept.
-      whole = buf.subarray(off, off + len)
-      off += len
+      whole = buf.subarray(at, at + len)
     }
-    environ['wsgi.input'] = makeInput(id, environ, whole)
-    onRequest(id, environ)
+    return { environ, whole }
   }
+}
+
+/** A little-endian u32 at `off`, which must end by `end`. */
+function readU32(buf: Buffer, off: number, end: number): number {
+  if (off + 4 > end) throw new BadRecord('a number runs past the end of its record')
+  return ((buf[off] as number) | ((buf[off + 1] as number) << 8) | ((buf[off + 2] as number) << 16)) + (buf[off + 3] as number) * 0x1000000
+}
+
+/** A string field at `off` as latin-1 text, and where its bytes start and end. */
+function readString(buf: Buffer, text: string, off: number, end: number): { value: string; start: number; end: number } {
+  const len = readU32(buf, off, end)
+  const start = off + 4
+  if (start + len > end) throw new BadRecord('a field runs past the end of its record')
+  return { value: text.slice(start - 4, start + len - 4), start, end: start + len }
 }

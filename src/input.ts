@@ -5,6 +5,16 @@ import type { InputStream } from './types'
 
 const EMPTY = Buffer.alloc(0)
 
+/** `wsgi.input` of a request without a body: one for all of them, since it has no state. */
+export const NO_BODY: InputStream = Object.freeze({
+  read: async (): Promise<Buffer> => EMPTY,
+  readline: async (): Promise<Buffer> => EMPTY,
+  readlines: async (): Promise<Buffer[]> => [],
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    // no lines
+  },
+})
+
 /**
  * The body of one request. Reads ask the core for bytes; the first read sends `100 Continue`.
  * A small body that came with the head is here from the start (`whole`): reads then never
@@ -12,6 +22,7 @@ const EMPTY = Buffer.alloc(0)
  */
 export class Input implements InputStream {
   #native: NativeLane
+  /** The request's id on its lane. */
   #id: number
   /** Bytes read from the core and not yet returned, as received: joined only when taken. */
   #pieces: Buffer[] = []

@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::{timeout, Instant};
 
 use crate::access_log::Entry;
 use crate::config::{Protocol, ServerConfig};
 use crate::exchange::{
     BodyShared, ConnInfo, Exchange, ReadSide, Reply, RequestBody, RequestHead, Responder,
-    StreamEvent,
+    StreamEvent, StreamReceiver,
 };
 use crate::listener::{PeerAddr, ReadHalf, Stream, WriteHalf};
 use crate::pool::Slot;
@@ -826,7 +826,7 @@ async fn write_response(
 /// Write the body of a streamed response. Returns whether it ended cleanly and whole.
 async fn write_stream(
     wr: &mut WriteHalf,
-    mut rx: mpsc::Receiver<StreamEvent>,
+    mut rx: StreamReceiver,
     framing: Framing,
     shared: &Shared,
 ) -> (bool, u64) {
@@ -856,15 +856,15 @@ async fn write_stream(
                 let mut total = chunks[0].len();
                 while total < STREAM_COALESCE && chunks.len() < STREAM_COALESCE_CHUNKS {
                     match rx.try_recv() {
-                        Ok(StreamEvent::Data(c)) => {
+                        Some(StreamEvent::Data(c)) => {
                             total += c.len();
                             chunks.push(c);
                         }
-                        Ok(other) => {
+                        Some(other) => {
                             next = Some(other);
                             break;
                         }
-                        Err(_) => break,
+                        None => break,
                     }
                 }
                 if total == 0 {
@@ -900,6 +900,8 @@ async fn write_stream(
                         r
                     }
                 };
+                // The bytes left the window (written, or dropped for a HEAD): room for more.
+                rx.written(total);
                 sent += total as u64;
                 if ok.is_err() {
                     return (false, sent);

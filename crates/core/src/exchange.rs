@@ -2,7 +2,7 @@
 //! a responder that takes the response (whole, or as a stream with backpressure).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::time::Duration;
@@ -465,10 +465,11 @@ impl BodyShared {
 /// The answer of the application: whole (the fast path), or a head and a stream of chunks.
 #[derive(Debug)]
 pub(crate) enum Reply {
-    /// The whole response at once.
-    Full(ResponseHead, Bytes),
+    /// The whole response at once. The head is shared: a lane reuses the head of its last
+    /// answer when the next one has the same status and headers.
+    Full(Arc<ResponseHead>, Bytes),
     /// The head of a streamed response and the stream of its body.
-    Stream(ResponseHead, mpsc::Receiver<StreamEvent>),
+    Stream(ResponseHead, StreamReceiver),
 }
 
 /// What follows the head of a streamed response, in order.
@@ -482,9 +483,46 @@ pub(crate) enum StreamEvent {
     Abort,
 }
 
-/// How many chunks of a streamed response may wait for the socket before the writer must wait.
-/// A slow client slows the application instead of growing a buffer.
-pub const STREAM_WINDOW: usize = 16;
+/// How many bytes of a streamed response may wait for the socket before
+/// [`BodySender::write`] says "no more room": a slow client slows an application that waits
+/// for room instead of growing a buffer. Past it nothing is refused (the order of the bytes
+/// is what matters most); the room is what an application that awaits `write()` waits for.
+pub const STREAM_WINDOW: usize = 256 * 1024;
+
+/// The bytes of a stream that are queued and not yet written, shared by both ends.
+#[derive(Debug, Default)]
+struct Window {
+    queued: AtomicUsize,
+    /// Woken when `queued` drops below [`STREAM_WINDOW`].
+    room: Notify,
+}
+
+/// The connection's end of a streamed response: events in the order they were sent.
+#[derive(Debug)]
+pub(crate) struct StreamReceiver {
+    rx: mpsc::UnboundedReceiver<StreamEvent>,
+    window: Arc<Window>,
+}
+
+impl StreamReceiver {
+    /// The next event; `None` when the sender went away without [`StreamEvent::End`].
+    pub(crate) async fn recv(&mut self) -> Option<StreamEvent> {
+        self.rx.recv().await
+    }
+
+    /// The next event if one is waiting.
+    pub(crate) fn try_recv(&mut self) -> Option<StreamEvent> {
+        self.rx.try_recv().ok()
+    }
+
+    /// `n` bytes taken from the stream were written (or dropped): make room for the sender.
+    pub(crate) fn written(&self, n: usize) {
+        let before = self.window.queued.fetch_sub(n, Ordering::AcqRel);
+        if before >= STREAM_WINDOW && before - n < STREAM_WINDOW {
+            self.window.room.notify_waiters();
+        }
+    }
+}
 
 /// Takes the response of one request. Consumed by [`Responder::respond`] or [`Responder::start`];
 /// dropped unused, the core answers 500 and closes the connection.
@@ -499,6 +537,14 @@ impl Responder {
     /// # Errors
     /// [`Kind::Closed`] when the connection is already gone.
     pub fn respond(self, head: ResponseHead, body: Bytes) -> Result<(), Error> {
+        self.respond_shared(Arc::new(head), body)
+    }
+
+    /// [`Responder::respond`] with a head shared with other answers.
+    ///
+    /// # Errors
+    /// [`Kind::Closed`] when the connection is already gone.
+    pub fn respond_shared(self, head: Arc<ResponseHead>, body: Bytes) -> Result<(), Error> {
         self.tx
             .send(Reply::Full(head, body))
             .map_err(|_| Error::new(Kind::Closed, "the client went away"))
@@ -509,84 +555,88 @@ impl Responder {
     /// # Errors
     /// [`Kind::Closed`] when the connection is already gone.
     pub fn start(self, head: ResponseHead) -> Result<BodySender, Error> {
-        let (tx, rx) = mpsc::channel(STREAM_WINDOW);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let window = Arc::new(Window::default());
         self.tx
-            .send(Reply::Stream(head, rx))
+            .send(Reply::Stream(
+                head,
+                StreamReceiver {
+                    rx,
+                    window: window.clone(),
+                },
+            ))
             .map_err(|_| Error::new(Kind::Closed, "the client went away"))?;
-        Ok(BodySender { tx })
+        Ok(BodySender { tx, window })
     }
 }
 
-/// The writing end of a streamed response, with backpressure.
+/// The writing end of a streamed response. Every call queues at once, in call order: the bytes
+/// leave in exactly the order they were written and the end comes after all of them. The
+/// window ([`STREAM_WINDOW`] bytes) is advice: [`BodySender::write`] says when it is full and
+/// [`BodySender::writable`] waits until it is not. A clone shares the stream (to wait for room
+/// from another task); the stream is cut if every sender goes without [`BodySender::end`].
 #[derive(Clone, Debug)]
 pub struct BodySender {
-    tx: mpsc::Sender<StreamEvent>,
+    tx: mpsc::UnboundedSender<StreamEvent>,
+    window: Arc<Window>,
+}
+
+fn gone() -> Error {
+    Error::new(Kind::Closed, "the client went away")
 }
 
 impl BodySender {
-    /// Queue a chunk if there is room; when there is none the chunk comes back as `Ok(Some(_))`
-    /// and the caller waits with [`BodySender::write`].
+    /// Queue a chunk. `Ok(true)` while the window has room, `Ok(false)` once it is full (the
+    /// chunk is queued either way).
     ///
     /// # Errors
-    /// [`Kind::Closed`] when the client went away.
-    pub fn try_write(&self, chunk: Bytes) -> Result<Option<Bytes>, Error> {
-        match self.tx.try_send(StreamEvent::Data(chunk)) {
-            Ok(()) => Ok(None),
-            Err(mpsc::error::TrySendError::Full(StreamEvent::Data(c))) => Ok(Some(c)),
-            Err(_) => Err(Error::new(Kind::Closed, "the client went away")),
+    /// [`Kind::Closed`] when the client went away (the chunk is dropped).
+    pub fn write(&self, chunk: Bytes) -> Result<bool, Error> {
+        let n = chunk.len();
+        let queued = self.window.queued.fetch_add(n, Ordering::AcqRel) + n;
+        if self.tx.send(StreamEvent::Data(chunk)).is_err() {
+            self.window.queued.fetch_sub(n, Ordering::AcqRel);
+            return Err(gone());
         }
+        Ok(queued < STREAM_WINDOW)
     }
 
-    /// Whether a chunk can be queued now.
-    pub fn has_room(&self) -> bool {
-        self.tx.capacity() > 0
+    /// Bytes queued and not yet written.
+    pub fn queued(&self) -> usize {
+        self.window.queued.load(Ordering::Acquire)
     }
 
-    /// Queue a chunk, waiting for room.
-    ///
-    /// # Errors
-    /// [`Kind::Closed`] when the client went away.
-    pub async fn write(&self, chunk: Bytes) -> Result<(), Error> {
-        self.tx
-            .send(StreamEvent::Data(chunk))
-            .await
-            .map_err(|_| Error::new(Kind::Closed, "the client went away"))
-    }
-
-    /// Wait until a chunk can be queued.
+    /// Wait until the window has room.
     ///
     /// # Errors
     /// [`Kind::Closed`] when the client went away.
     pub async fn writable(&self) -> Result<(), Error> {
-        self.tx
-            .reserve()
-            .await
-            .map(drop)
-            .map_err(|_| Error::new(Kind::Closed, "the client went away"))
+        loop {
+            let notified = self.window.room.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the check, so a release between the two is not missed.
+            notified.as_mut().enable();
+            if self.tx.is_closed() {
+                return Err(gone());
+            }
+            if self.queued() < STREAM_WINDOW {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = self.tx.closed() => return Err(gone()),
+            }
+        }
     }
 
-    /// Finish (or with `abort`, cut) the response if there is room now; `false` when the caller
-    /// must use [`BodySender::end`] or [`BodySender::abort`] from a task instead.
-    pub fn try_finish(&self, abort: bool) -> bool {
-        let ev = if abort {
-            StreamEvent::Abort
-        } else {
-            StreamEvent::End
-        };
-        !matches!(
-            self.tx.try_send(ev),
-            Err(mpsc::error::TrySendError::Full(_))
-        )
+    /// Finish the response, after every chunk queued before.
+    pub fn end(self) {
+        let _ = self.tx.send(StreamEvent::End);
     }
 
-    /// Finish the response.
-    pub async fn end(self) {
-        let _ = self.tx.send(StreamEvent::End).await;
-    }
-
-    /// Cut the response and close the connection.
-    pub async fn abort(self) {
-        let _ = self.tx.send(StreamEvent::Abort).await;
+    /// Cut the response and close the connection, after every chunk queued before.
+    pub fn abort(self) {
+        let _ = self.tx.send(StreamEvent::Abort);
     }
 }
 

@@ -1,19 +1,22 @@
 //! The bridge: exchanges from tokio threads wait in a queue per JavaScript thread (a lane), and
 //! a thread is woken once per batch, draining every waiting request in one call. Each request
-//! goes to the lane with the fewest requests in flight. Each request is an integer id on the
-//! JavaScript side; its state lives here.
+//! goes to the live lane with the fewest requests in flight, and lives in that lane's slot
+//! table until JavaScript ends it; on the JavaScript side it is a number naming its slot and
+//! the slot's generation, so an id that outlived its request never reaches another one.
 //!
 //! When the wake-up is sent: a request queued on an empty lane makes the lane owed a wake-up,
 //! paid by a small task that first yields to the scheduler (`tokio::task::yield_now` waits until
 //! the IO driver has been polled and the tasks it woke have run), or at once when `WAKE_NOW_AT`
 //! requests wait. Every connection that was ready in the same turn of the IO thread is then in
 //! the batch: the JavaScript thread wakes once for all of them, not for the first one and then
-//! again for the rest, and a busy IO thread still pays within one turn. A thread switch is the
-//! dearest part of a small request on two cores (bench/README.md, "Where the time goes").
+//! again for the rest, and a busy IO thread still pays within one turn. A batch that the
+//! JavaScript thread takes by itself (at the end of the previous one) settles what is owed, so
+//! it is not woken again for requests it already has. A thread switch is the dearest part of a
+//! small request on two cores (bench/README.md, "Where the time goes").
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 
 use gatehouse_core::{BodySender, Dispatch, Exchange, RequestBody, Responder, WHOLE_BODY_MAX};
 use napi::bindgen_prelude::Buffer;
@@ -21,8 +24,37 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
 use crate::head;
 
-/// The threadsafe function that wakes a JavaScript thread with a packed batch of request heads.
+/// The threadsafe function that wakes a JavaScript thread with a packed batch.
 pub type WakeFn = ThreadsafeFunction<(), (), Buffer, napi::Status, false>;
+
+/// Bits of a request id that name the slot; the rest is the slot's generation.
+const INDEX_BITS: u32 = 20;
+/// The most requests one lane holds open at once (the slot index must fit its bits).
+const MAX_SLOTS: usize = 1 << INDEX_BITS;
+
+/// A request's identity on the JavaScript side: its slot and the slot's generation. As a
+/// JavaScript number it is `generation * 2^20 + index`, below 2^52, so it is exact; a slot's
+/// generation changes each time it is freed, so an id that outlived its request names nothing
+/// (the generation wraps only after 2^32 requests through the same slot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestId {
+    pub index: u32,
+    pub generation: u32,
+}
+
+impl RequestId {
+    /// The id JavaScript passed, if it is one this bridge could have made.
+    pub fn from_js(v: f64) -> Option<Self> {
+        if !((0.0..4_503_599_627_370_496.0).contains(&v) && v.fract() == 0.0) {
+            return None;
+        }
+        let v = v as u64;
+        Some(RequestId {
+            index: (v & (MAX_SLOTS as u64 - 1)) as u32,
+            generation: (v >> INDEX_BITS) as u32,
+        })
+    }
+}
 
 /// What the bridge keeps per open request.
 #[derive(Debug)]
@@ -31,57 +63,137 @@ pub struct Slot {
     pub responder: Option<Responder>,
     /// Present once a streamed response started.
     pub stream: Option<BodySender>,
-    /// A chunk waiting for room in the stream window (written by a task; `drain` awaits it).
-    pub pending: Option<tokio::task::JoinHandle<()>>,
     /// The request body.
     pub body: RequestBody,
-    /// The lane running it (its in-flight count drops when the request ends).
-    lane: Arc<Lane>,
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    generation: u32,
+    slot: Option<Slot>,
+}
+
+/// The open requests of one lane: a slab whose entries carry a generation.
+#[derive(Debug, Default)]
+pub struct Slots {
+    entries: Vec<Entry>,
+    free: Vec<u32>,
+    open: usize,
+}
+
+impl Slots {
+    fn insert(&mut self, slot: Slot) -> Option<RequestId> {
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None if self.entries.len() < MAX_SLOTS => {
+                self.entries.push(Entry::default());
+                (self.entries.len() - 1) as u32
+            }
+            None => return None,
+        };
+        let entry = self.entries.get_mut(index as usize)?;
+        entry.slot = Some(slot);
+        self.open += 1;
+        Some(RequestId {
+            index,
+            generation: entry.generation,
+        })
+    }
+
+    /// The open request `id`.
+    pub fn get_mut(&mut self, id: RequestId) -> Option<&mut Slot> {
+        let entry = self.entries.get_mut(id.index as usize)?;
+        if entry.generation != id.generation {
+            return None;
+        }
+        entry.slot.as_mut()
+    }
+
+    /// End the open request `id`: its slot is free for another, under a new generation.
+    pub fn remove(&mut self, id: RequestId) -> Option<Slot> {
+        let entry = self.entries.get_mut(id.index as usize)?;
+        if entry.generation != id.generation {
+            return None;
+        }
+        let slot = entry.slot.take()?;
+        entry.generation = entry.generation.wrapping_add(1);
+        self.free.push(id.index);
+        self.open -= 1;
+        Some(slot)
+    }
+
+    /// End every open request (the lane's thread died).
+    fn drain(&mut self) -> Vec<Slot> {
+        let mut out = Vec::with_capacity(self.open);
+        for (i, entry) in self.entries.iter_mut().enumerate() {
+            if let Some(slot) = entry.slot.take() {
+                entry.generation = entry.generation.wrapping_add(1);
+                self.free.push(i as u32);
+                out.push(slot);
+            }
+        }
+        self.open = 0;
+        out
+    }
 }
 
 /// A lane with this many requests waiting is woken at once, without waiting for the IO thread
 /// to run out of work.
 const WAKE_NOW_AT: usize = 32;
 
-/// The packed request heads waiting for a lane's JavaScript thread.
-#[derive(Default)]
-struct Queue {
-    packed: Vec<u8>,
-    count: usize,
+/// What one lock guards: the waiting batch, whether a wake-up is owed for it, and the open
+/// requests. One lock per request on the IO thread, one per batch on the JavaScript thread.
+#[derive(Debug, Default)]
+pub struct LaneState {
+    /// The packed records waiting for the JavaScript thread (see `head`).
+    pub batch: head::Batch,
+    /// A wake-up is owed for the waiting batch: the thread has not been called for it.
+    owed: bool,
+    /// The open requests.
+    pub slots: Slots,
 }
 
-/// One JavaScript thread's queue and wake-up.
+/// One JavaScript thread's queue, open requests and wake-up.
 pub struct Lane {
-    queue: Mutex<Queue>,
+    state: Mutex<LaneState>,
     wake: RwLock<Option<WakeFn>>,
-    /// A wake-up is owed: requests were queued and the thread has not been called for them.
-    owed: AtomicBool,
+    /// Open requests (read without the lock to pick the least busy lane).
     inflight: AtomicUsize,
+    /// False once the thread is gone: no request is given to it any more.
+    alive: AtomicBool,
 }
 
 impl std::fmt::Debug for Lane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lane")
             .field("inflight", &self.inflight.load(Ordering::Relaxed))
+            .field("alive", &self.alive.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
 
 impl Lane {
-    /// Take every waiting request head (called on the lane's JavaScript thread).
-    pub fn take_batch(&self) -> Vec<u8> {
-        self.queue
-            .lock()
-            .map(|mut q| {
-                q.count = 0;
-                std::mem::take(&mut q.packed)
-            })
-            .unwrap_or_default()
+    /// The lane's state, locked. Nothing panics while it is held, so it is never poisoned;
+    /// if it were, the state is still consistent (every change is one step) and is used as is.
+    pub fn lock(&self) -> MutexGuard<'_, LaneState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Take the waiting batch (on the lane's JavaScript thread): what was owed for it is settled.
+    pub fn take_batch(state: &mut LaneState) -> head::Batch {
+        state.owed = false;
+        std::mem::take(&mut state.batch)
+    }
+
+    /// An open request ended (answered, cut, or failed).
+    pub fn ended(&self, n: usize) {
+        self.inflight.fetch_sub(n, Ordering::Relaxed);
     }
 
     /// Call the JavaScript thread if a wake-up is owed.
     fn pay_wake(&self) {
-        if !self.owed.swap(false, Ordering::AcqRel) {
+        let owed = std::mem::take(&mut self.lock().owed);
+        if !owed {
             return;
         }
         if let Ok(w) = self.wake.read() {
@@ -91,22 +203,37 @@ impl Lane {
         }
     }
 
-    fn release(&self) {
+    /// The thread is gone or the server stops: no more wake-ups, no more requests. Returns the
+    /// requests it held, for the caller to end (dropping a responder makes the core answer 500
+    /// and close; dropping a stream cuts it).
+    pub fn retire(&self) -> Vec<Slot> {
+        self.alive.store(false, Ordering::Release);
         if let Ok(mut w) = self.wake.write() {
             *w = None;
         }
+        let slots = {
+            let mut state = self.lock();
+            state.batch = head::Batch::default();
+            state.owed = false;
+            state.slots.drain()
+        };
+        self.ended(slots.len());
+        slots
+    }
+
+    /// Whether requests still go to this lane.
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Acquire)
     }
 }
 
-/// The lanes, the open requests, and what every request shares.
+/// The lanes, and what every request shares.
 pub struct Bridge {
     /// The key a worker thread names this bridge by (see `attach_lane`).
     pub key: u32,
     /// Peers whose X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted: head::Trusted,
     lanes: RwLock<Vec<Arc<Lane>>>,
-    slots: Mutex<HashMap<u32, Slot>>,
-    next_id: AtomicU32,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -132,8 +259,6 @@ impl Bridge {
             key,
             trusted: head::Trusted::new(trusted),
             lanes: RwLock::new(Vec::new()),
-            slots: Mutex::new(HashMap::new()),
-            next_id: AtomicU32::new(1),
         });
         if let Ok(mut r) = registry().lock() {
             r.retain(|_, w| w.strong_count() > 0);
@@ -150,57 +275,55 @@ impl Bridge {
     /// Add a lane whose JavaScript thread is woken through `wake`.
     pub fn add_lane(&self, wake: WakeFn) -> Arc<Lane> {
         let lane = Arc::new(Lane {
-            queue: Mutex::new(Queue::default()),
+            state: Mutex::new(LaneState::default()),
             wake: RwLock::new(Some(wake)),
-            owed: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
+            alive: AtomicBool::new(true),
         });
         if let Ok(mut lanes) = self.lanes.write() {
+            lanes.retain(|l| l.is_alive());
             lanes.push(lane.clone());
         }
         lane
     }
 
-    /// How many lanes are attached.
+    /// How many live lanes are attached.
     pub fn lane_count(&self) -> usize {
-        self.lanes.read().map(|l| l.len()).unwrap_or(0)
+        self.lanes
+            .read()
+            .map(|l| l.iter().filter(|l| l.is_alive()).count())
+            .unwrap_or(0)
     }
 
-    /// Release every lane's wake-up: nothing native keeps an event loop alive after stop.
+    /// Retire every lane: nothing native keeps an event loop alive after stop.
     pub fn release_lanes(&self) {
-        if let Ok(mut lanes) = self.lanes.write() {
-            for lane in lanes.drain(..) {
-                lane.release();
-            }
+        let lanes = self
+            .lanes
+            .write()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default();
+        for lane in lanes {
+            drop(lane.retire());
         }
-    }
-
-    /// Run `f` on the open request `id`.
-    pub fn with_slot<T>(&self, id: u32, f: impl FnOnce(&mut Slot) -> T) -> Option<T> {
-        let mut slots = self.slots.lock().ok()?;
-        slots.get_mut(&id).map(f)
-    }
-
-    /// Remove the open request `id`.
-    pub fn remove(&self, id: u32) -> Option<Slot> {
-        let slot = self.slots.lock().ok()?.remove(&id)?;
-        slot.lane.inflight.fetch_sub(1, Ordering::Relaxed);
-        Some(slot)
     }
 
     /// How many requests are open on the JavaScript side.
     pub fn open_requests(&self) -> usize {
-        self.slots.lock().map(|s| s.len()).unwrap_or(0)
+        self.lanes
+            .read()
+            .map(|l| l.iter().map(|l| l.inflight.load(Ordering::Relaxed)).sum())
+            .unwrap_or(0)
     }
 
-    /// The lane with the fewest requests in flight.
+    /// The live lane with the fewest requests in flight.
     fn pick_lane(&self) -> Option<Arc<Lane>> {
         let lanes = self.lanes.read().ok()?;
-        if lanes.len() == 1 {
-            return lanes.first().cloned();
+        if let [only] = lanes.as_slice() {
+            return only.is_alive().then(|| only.clone());
         }
         lanes
             .iter()
+            .filter(|l| l.is_alive())
             .min_by_key(|l| l.inflight.load(Ordering::Relaxed))
             .cloned()
     }
@@ -208,39 +331,38 @@ impl Bridge {
 
 impl Dispatch for Bridge {
     fn dispatch(&self, exchange: Exchange) {
-        // No lane (stopping): dropping the exchange makes the core answer 500 and close.
+        // No live lane (stopping, or every thread died): dropping the exchange makes the core
+        // answer 500 and close.
         let Some(lane) = self.pick_lane() else { return };
         let Exchange {
             head,
             body,
             responder,
         } = exchange;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         // A small body that came with the head crosses with it: no read calls from JavaScript.
         let whole = body.take_whole(WHOLE_BODY_MAX);
-        lane.inflight.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut slots) = self.slots.lock() {
-            slots.insert(
-                id,
-                Slot {
-                    responder: Some(responder),
-                    stream: None,
-                    pending: None,
-                    body,
-                    lane: lane.clone(),
-                },
-            );
-        }
-        let (was_empty, count) = match lane.queue.lock() {
-            Ok(mut q) => {
-                let was_empty = q.count == 0;
-                head::pack(&mut q.packed, id, &head, &self.trusted, whole.as_deref());
-                q.count += 1;
-                (was_empty, q.count)
-            }
-            Err(_) => return,
+        let slot = Slot {
+            responder: Some(responder),
+            stream: None,
+            body,
         };
-        let newly_owed = was_empty && !lane.owed.swap(true, Ordering::AcqRel);
+        let (count, newly_owed) = {
+            let mut state = lane.lock();
+            // Checked under the lock: a lane retired meanwhile takes nothing more.
+            if !lane.is_alive() {
+                return;
+            }
+            let Some(id) = state.slots.insert(slot) else {
+                return;
+            };
+            lane.inflight.fetch_add(1, Ordering::Relaxed);
+            state
+                .batch
+                .push_request(id, &head, &self.trusted, whole.as_deref());
+            let newly_owed = !state.owed;
+            state.owed = true;
+            (state.batch.count, newly_owed)
+        };
         if count >= WAKE_NOW_AT {
             lane.pay_wake();
         } else if newly_owed {

@@ -30,7 +30,7 @@ pub fn to_napi(e: Error) -> napi::Error {
 }
 
 /// The error for a request id that is no longer open.
-pub fn closed(id: u32) -> napi::Error {
+pub fn closed(id: f64) -> napi::Error {
     napi::Error::new(
         Status::GenericFailure,
         format!("GH_ERR_CLOSED: request {id} is finished (its response was sent or the client went away)"),

@@ -1,22 +1,34 @@
-//! Packs a request head into bytes that the TypeScript layer decodes into `environ`.
+//! Packs request heads into the batch buffer that the TypeScript layer decodes into `environ`.
 //!
 //! The CGI work (HTTP_* names, joining repeated headers, percent-decoding PATH_INFO) is done
-//! here, in Rust, so JavaScript only slices strings out of one buffer. Layout, little-endian:
+//! here, in Rust, so JavaScript only slices strings out of one text. A batch crosses as one
+//! Buffer, little-endian:
 //!
 //! ```text
-//! u32 id | u8 flags (1: HTTP/1.1, 2: PATH_INFO is valid UTF-8, 4: HTTPS)
-//! str method | str request_uri | str path_info (decoded) | str query | str remote_addr | str remote_port
-//! str server_port (of the connection's local address; empty on a UNIX socket)
-//! u16 n | n × (u16 key_len, key, u32 value_len, value)        where str = u32 len, bytes
-//! with flag 8: str body (the whole request body, see `RequestBody::take_whole`)
+//! u32 text_len | text (text_len bytes of records) | bodies
+//! record   = u32 len | u8 kind | len bytes of fields
+//! kind 0   = a request:
+//!            u32 index | u32 generation | u8 flags
+//!            str method | str request_uri | str path_info (decoded) | str query
+//!            str remote_addr | str remote_port | str server_port
+//!            u32 n | n x (u16 key, [str name when key is 0], str value)
+//!            with FLAG_BODY: u32 offset | u32 length of the whole body in `bodies`
+//! kind 1   = an answer the core refused: u32 ordinal (of the answer in the flush) | str code | str message
+//! str      = u32 length | bytes
 //! ```
 //!
-//! Under TLS the list carries HTTPS and the SSL_* variables of mod_ssl after the headers.
+//! A key above 0 is `KNOWN_KEYS[key - 1]`, a table JavaScript reads once (`NativeLane.knownKeys`):
+//! the common headers cross without their CGI name. Every length is a u32 and a head is at
+//! most 1 MiB, so no length can wrap, and each record says its own length: a record that
+//! JavaScript cannot decode is answered alone, the rest of the batch runs. Under TLS the
+//! variables carry HTTPS and the SSL_* variables of mod_ssl after the headers.
 
 use std::io::Write;
 use std::net::IpAddr;
 
 use gatehouse_core::{PeerAddr, RequestHead, TlsInfo, Version};
+
+use crate::bridge::RequestId;
 
 /// Flag: the request was HTTP/1.1.
 pub const FLAG_HTTP11: u8 = 1;
@@ -25,8 +37,10 @@ pub const FLAG_PATH_UTF8: u8 = 2;
 /// Flag: the request came over HTTPS: TLS on this connection, or a trusted proxy says so with
 /// X-Forwarded-Proto.
 pub const FLAG_HTTPS: u8 = 4;
-/// Flag: the whole request body follows the variables.
+/// Flag: the whole request body came with the head (its place in `bodies` follows the variables).
 pub const FLAG_BODY: u8 = 8;
+/// Flag: the decoded PATH_INFO is ASCII (the same text under every gateway).
+pub const FLAG_PATH_ASCII: u8 = 16;
 
 /// The peers whose `X-Forwarded-For` / `X-Forwarded-Proto` are believed (gunicorn's and uvicorn's
 /// `forwarded_allow_ips`): exact addresses, `*` for any, `unix` for UNIX socket peers.
@@ -128,15 +142,135 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
     a.eq_ignore_ascii_case(b)
 }
 
-/// Append the packed record of one request to `out`, with its whole body when given.
-pub fn pack(
-    out: &mut Vec<u8>,
-    id: u32,
-    head: &RequestHead,
-    trusted: &Trusted,
-    body: Option<&[u8]>,
-) {
-    out.extend_from_slice(&id.to_le_bytes());
+/// A record kind: a request.
+const KIND_REQUEST: u8 = 0;
+/// A record kind: an answer the core refused (see [`Batch::push_refused`]).
+const KIND_REFUSED: u8 = 1;
+
+/// Header names common enough that their CGI name crosses as a number: the JavaScript side
+/// keeps these strings once, instead of making a key string per request.
+pub const KNOWN_KEYS: [(&str, &str); 36] = [
+    ("host", "HTTP_HOST"),
+    ("user-agent", "HTTP_USER_AGENT"),
+    ("accept", "HTTP_ACCEPT"),
+    ("accept-encoding", "HTTP_ACCEPT_ENCODING"),
+    ("accept-language", "HTTP_ACCEPT_LANGUAGE"),
+    ("connection", "HTTP_CONNECTION"),
+    ("content-type", "CONTENT_TYPE"),
+    ("content-length", "CONTENT_LENGTH"),
+    ("cookie", "HTTP_COOKIE"),
+    ("referer", "HTTP_REFERER"),
+    ("cache-control", "HTTP_CACHE_CONTROL"),
+    ("origin", "HTTP_ORIGIN"),
+    ("authorization", "HTTP_AUTHORIZATION"),
+    ("x-forwarded-for", "HTTP_X_FORWARDED_FOR"),
+    ("x-forwarded-proto", "HTTP_X_FORWARDED_PROTO"),
+    ("x-real-ip", "HTTP_X_REAL_IP"),
+    ("x-requested-with", "HTTP_X_REQUESTED_WITH"),
+    (
+        "upgrade-insecure-requests",
+        "HTTP_UPGRADE_INSECURE_REQUESTS",
+    ),
+    ("sec-fetch-site", "HTTP_SEC_FETCH_SITE"),
+    ("sec-fetch-mode", "HTTP_SEC_FETCH_MODE"),
+    ("sec-fetch-dest", "HTTP_SEC_FETCH_DEST"),
+    ("sec-fetch-user", "HTTP_SEC_FETCH_USER"),
+    ("sec-ch-ua", "HTTP_SEC_CH_UA"),
+    ("sec-ch-ua-mobile", "HTTP_SEC_CH_UA_MOBILE"),
+    ("sec-ch-ua-platform", "HTTP_SEC_CH_UA_PLATFORM"),
+    ("if-none-match", "HTTP_IF_NONE_MATCH"),
+    ("if-modified-since", "HTTP_IF_MODIFIED_SINCE"),
+    ("pragma", "HTTP_PRAGMA"),
+    ("dnt", "HTTP_DNT"),
+    ("te", "HTTP_TE"),
+    ("transfer-encoding", "HTTP_TRANSFER_ENCODING"),
+    ("expect", "HTTP_EXPECT"),
+    ("range", "HTTP_RANGE"),
+    ("accept-charset", "HTTP_ACCEPT_CHARSET"),
+    ("forwarded", "HTTP_FORWARDED"),
+    ("via", "HTTP_VIA"),
+];
+
+/// The key of a header name in [`KNOWN_KEYS`] (1-based), or 0.
+fn known_key(name: &[u8]) -> u16 {
+    KNOWN_KEYS
+        .iter()
+        .position(|(n, _)| n.len() == name.len() && name.eq_ignore_ascii_case(n.as_bytes()))
+        .map_or(0, |i| i as u16 + 1)
+}
+
+/// The records waiting for a JavaScript thread, and the bodies that came with them.
+#[derive(Debug, Default)]
+pub struct Batch {
+    text: Vec<u8>,
+    bodies: Vec<u8>,
+    /// Requests in the batch.
+    pub count: usize,
+}
+
+impl Batch {
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// The parts of the Buffer the batch crosses as: the text's length, the text, the bodies.
+    pub fn parts(&self) -> ([u8; 4], &[u8], &[u8]) {
+        // A batch holds what arrived while one JavaScript turn ran: far below 4 GiB.
+        (
+            (self.text.len() as u32).to_le_bytes(),
+            &self.text,
+            &self.bodies,
+        )
+    }
+
+    fn start_record(&mut self, kind: u8) -> usize {
+        let at = self.text.len();
+        self.text.extend_from_slice(&[0, 0, 0, 0, kind]);
+        at
+    }
+
+    fn end_record(&mut self, at: usize) {
+        let len = (self.text.len() - at - 5) as u32;
+        self.text[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    }
+
+    /// An answer of the last flush that the core refused (its head is not one the server can
+    /// send): the JavaScript side answers that request as an application error.
+    pub fn push_refused(&mut self, ordinal: u32, code: &str, message: &str) {
+        let at = self.start_record(KIND_REFUSED);
+        self.text.extend_from_slice(&ordinal.to_le_bytes());
+        put_str(&mut self.text, code.as_bytes());
+        put_str(&mut self.text, message.as_bytes());
+        self.end_record(at);
+    }
+
+    /// Append the record of one request, with its whole body when given.
+    pub fn push_request(
+        &mut self,
+        id: RequestId,
+        head: &RequestHead,
+        trusted: &Trusted,
+        body: Option<&[u8]>,
+    ) {
+        let at = self.start_record(KIND_REQUEST);
+        pack(&mut self.text, id, head, trusted, body.is_some());
+        if let Some(body) = body {
+            let offset = self.bodies.len() as u32;
+            self.text.extend_from_slice(&offset.to_le_bytes());
+            self.text
+                .extend_from_slice(&(body.len() as u32).to_le_bytes());
+            self.bodies.extend_from_slice(body);
+        }
+        self.end_record(at);
+        self.count += 1;
+    }
+}
+
+/// Append the fields of one request's record to `out`.
+fn pack(out: &mut Vec<u8>, id: RequestId, head: &RequestHead, trusted: &Trusted, body: bool) {
+    out.extend_from_slice(&id.index.to_le_bytes());
+    out.extend_from_slice(&id.generation.to_le_bytes());
     let flags_at = out.len();
     out.push(0);
     let mut flags = 0;
@@ -150,10 +284,13 @@ pub fn pack(
     put_str(out, head.target());
     let path_at = out.len() + 4;
     put_fmt(out, |o| percent_decode(head.path(), o));
-    if std::str::from_utf8(&out[path_at..]).is_ok() {
+    let path = &out[path_at..];
+    if path.is_ascii() {
+        flags |= FLAG_PATH_ASCII | FLAG_PATH_UTF8;
+    } else if std::str::from_utf8(path).is_ok() {
         flags |= FLAG_PATH_UTF8;
     }
-    if body.is_some() {
+    if body {
         flags |= FLAG_BODY;
     }
     out[flags_at] = flags;
@@ -188,8 +325,8 @@ pub fn pack(
     // CGI variables from the header fields, repeats joined (RFC 9110 section 5.3), written
     // straight into `out`: the first occurrence of a name collects the later ones.
     let count_at = out.len();
-    out.extend_from_slice(&[0, 0]);
-    let mut count: u16 = 0;
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    let mut count: u32 = 0;
     let absolute = head.authority().is_some();
     let usable = |name: &[u8]| {
         // A name with '_' would collide with the '-' form after mangling (HTTP_X_A from both
@@ -224,38 +361,38 @@ pub fn pack(
         count += 1;
     }
     if let Some(authority) = head.authority() {
-        out.extend_from_slice(&9u16.to_le_bytes());
-        out.extend_from_slice(b"HTTP_HOST");
+        out.extend_from_slice(&(known_key(b"host")).to_le_bytes());
         put_str(out, authority);
         count += 1;
     }
     if let Some(tls) = &head.conn().tls {
         count += put_tls(out, tls);
     }
-    out[count_at..count_at + 2].copy_from_slice(&count.to_le_bytes());
-    if let Some(body) = body {
-        put_str(out, body);
-    }
+    out[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
 }
 
 /// Write one CGI variable.
 fn put_var(out: &mut Vec<u8>, key: &str, value: &[u8]) {
-    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
-    out.extend_from_slice(key.as_bytes());
+    put_literal_key(out, key.as_bytes());
     put_str(out, value);
+}
+
+/// Write a variable name that is not in [`KNOWN_KEYS`]: key 0, then the name.
+fn put_literal_key(out: &mut Vec<u8>, key: &[u8]) {
+    out.extend_from_slice(&0u16.to_le_bytes());
+    put_str(out, key);
 }
 
 /// Write one CGI variable whose value is formatted.
 fn put_var_fmt(out: &mut Vec<u8>, key: &str, value: impl std::fmt::Display) {
-    out.extend_from_slice(&(key.len() as u16).to_le_bytes());
-    out.extend_from_slice(key.as_bytes());
+    put_literal_key(out, key.as_bytes());
     put_fmt(out, |o| {
         let _ = write!(o, "{value}");
     });
 }
 
 /// Write HTTPS and the SSL_* variables (mod_ssl's names and formats); returns how many.
-fn put_tls(out: &mut Vec<u8>, tls: &TlsInfo) -> u16 {
+fn put_tls(out: &mut Vec<u8>, tls: &TlsInfo) -> u32 {
     let mut n = 0;
     let mut var = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
         put_var(out, key, value);
@@ -299,25 +436,23 @@ fn put_tls(out: &mut Vec<u8>, tls: &TlsInfo) -> u16 {
     n + m
 }
 
-/// Write the CGI name of a header, prefixed by its u16 length.
+/// Write the CGI name of a header: its key in [`KNOWN_KEYS`], or key 0 and the name.
 fn put_key(out: &mut Vec<u8>, name: &[u8]) {
-    if name.eq_ignore_ascii_case(b"content-type") {
-        out.extend_from_slice(&12u16.to_le_bytes());
-        out.extend_from_slice(b"CONTENT_TYPE");
-    } else if name.eq_ignore_ascii_case(b"content-length") {
-        out.extend_from_slice(&14u16.to_le_bytes());
-        out.extend_from_slice(b"CONTENT_LENGTH");
-    } else {
-        out.extend_from_slice(&((name.len() + 5) as u16).to_le_bytes());
-        out.extend_from_slice(b"HTTP_");
-        out.extend(name.iter().map(|&b| {
+    let key = known_key(name);
+    out.extend_from_slice(&key.to_le_bytes());
+    if key != 0 {
+        return;
+    }
+    put_fmt(out, |o| {
+        o.extend_from_slice(b"HTTP_");
+        o.extend(name.iter().map(|&b| {
             if b == b'-' {
                 b'_'
             } else {
                 b.to_ascii_uppercase()
             }
         }));
-    }
+    });
 }
 
 /// Percent-decode a path (the core already refused malformed escapes).
@@ -352,12 +487,31 @@ mod tests {
     }
 
     #[test]
-    fn mangles_header_names() {
+    fn mangles_header_names_and_sends_common_ones_by_key() {
         let mut out = Vec::new();
         put_key(&mut out, b"User-Agent");
-        assert_eq!(&out[2..], b"HTTP_USER_AGENT");
+        let key = u16::from_le_bytes([out[0], out[1]]);
+        assert_eq!(KNOWN_KEYS[usize::from(key) - 1].1, "HTTP_USER_AGENT");
+        assert_eq!(out.len(), 2);
         out.clear();
         put_key(&mut out, b"content-type");
-        assert_eq!(&out[2..], b"CONTENT_TYPE");
+        let key = u16::from_le_bytes([out[0], out[1]]);
+        assert_eq!(KNOWN_KEYS[usize::from(key) - 1].1, "CONTENT_TYPE");
+        out.clear();
+        put_key(&mut out, b"X-Trace-Id");
+        assert_eq!(&out[..2], &[0, 0]);
+        assert_eq!(&out[6..], b"HTTP_X_TRACE_ID");
+    }
+
+    #[test]
+    fn every_known_key_is_the_cgi_name_of_its_header() {
+        for (name, key) in KNOWN_KEYS {
+            let mangled = match name {
+                "content-type" => "CONTENT_TYPE".to_string(),
+                "content-length" => "CONTENT_LENGTH".to_string(),
+                _ => format!("HTTP_{}", name.to_ascii_uppercase().replace('-', "_")),
+            };
+            assert_eq!(key, mangled);
+        }
     }
 }

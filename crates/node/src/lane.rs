@@ -1,7 +1,11 @@
-//! A lane: one JavaScript thread's handle on a server. The calls that end a request (`respond`,
-//! `end`, `abort`) consume its id; the calls that borrow it (`read`, `write`, `drain`) check that
-//! it is still open. The main thread gets a lane from `NativeServer.attach`; a worker thread
-//! (`appThreads`) gets one from `attachLane(serverKey, onRequests)`.
+//! A lane: one JavaScript thread's handle on a server. The calls that end a request (an answer
+//! in `flush`, `end`, `abort`) consume its id; the calls that borrow it (`read`, `write`,
+//! `drain`, `startResponse`) check that it is still open and fail with `GH_ERR_CLOSED` if not.
+//! The main thread gets a lane from `NativeServer.attach`; a worker thread (`appThreads`) gets
+//! one from `attachLane(serverKey, onRequests)`.
+//!
+//! Every entry point catches panics (`catch_unwind`): a bug here is an error in JavaScript,
+//! never an abort of the process.
 
 use std::sync::{Arc, Mutex, Weak};
 
@@ -10,71 +14,104 @@ use napi::bindgen_prelude::{Buffer, BufferSlice, Either, Function, PromiseRaw};
 use napi::{Env, Result};
 use napi_derive::napi;
 
-use gatehouse_core::{Responder, ResponseHead};
+use gatehouse_core::ResponseHead;
 
-use crate::bridge::{Bridge, Lane, WakeFn};
+use crate::answers::{self, LastHead};
+use crate::bridge::{Bridge, Lane, RequestId, WakeFn};
 use crate::errors;
+use crate::head;
 
 /// One JavaScript thread's handle on a server's requests.
 #[napi]
 pub struct NativeLane {
-    bridge: Arc<Bridge>,
     lane: Arc<Lane>,
-    /// Whole answers held while the thread runs a batch (`Some` between `holdAnswers` and
-    /// `sendAnswers`): they go to their connections together, so the IO thread that writes
-    /// them is woken once and finds them all, instead of once per answer.
-    held: Mutex<Option<Vec<(Responder, ResponseHead, Bytes)>>>,
-}
-
-/// Held answers go out at once when this many wait, so the first ones are not kept long.
-const HOLD_MAX: usize = 32;
-
-/// Give whole answers to their connections. A client may have gone; the application has
-/// nothing left to do either way.
-fn send_all(answers: impl IntoIterator<Item = (Responder, ResponseHead, Bytes)>) {
-    for (responder, head, body) in answers {
-        let _ = responder.respond(head, body);
-    }
+    /// The head of the previous whole answer (answers that repeat it reuse it).
+    last_head: Mutex<LastHead>,
 }
 
 /// Make the threadsafe function that wakes this thread with each batch of its lane.
-pub fn attach(bridge: &Arc<Bridge>, on_requests: Function<'_, Buffer, ()>) -> Result<NativeLane> {
+pub fn attach(
+    env: &Env,
+    bridge: &Arc<Bridge>,
+    on_requests: Function<'_, Buffer, ()>,
+) -> Result<NativeLane> {
     let lane_slot: Arc<std::sync::OnceLock<Weak<Lane>>> = Arc::new(std::sync::OnceLock::new());
     let for_callback = lane_slot.clone();
     let wake: WakeFn = on_requests
         .build_threadsafe_function::<()>()
         .callee_handled::<false>()
         .build_callback(move |ctx| {
-            let batch = for_callback
-                .get()
-                .and_then(Weak::upgrade)
-                .map(|l| l.take_batch())
-                .unwrap_or_default();
-            to_js_buffer(&ctx.env, &batch)
+            let lane = for_callback.get().and_then(Weak::upgrade);
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let batch = lane
+                    .map(|l| Lane::take_batch(&mut l.lock()))
+                    .unwrap_or_default();
+                batch_buffer(&ctx.env, &batch)
+            }))
+            .map_err(napi::bindgen_prelude::panic_to_error)
+            .and_then(|r| r)
         })?;
     let lane = bridge.add_lane(wake);
     let _ = lane_slot.set(Arc::downgrade(&lane));
+    // When this thread's environment goes away (a worker that exits, even by process.exit()
+    // inside the application), its lane takes no more requests and the ones it held are
+    // answered by the core (500, or a cut for a response already started).
+    let for_cleanup = Arc::downgrade(&lane);
+    env.add_env_cleanup_hook(for_cleanup, |lane| {
+        if let Some(lane) = lane.upgrade() {
+            drop(lane.retire());
+        }
+    })?;
     Ok(NativeLane {
-        bridge: bridge.clone(),
         lane,
-        held: Mutex::new(None),
+        last_head: Mutex::new(LastHead::None),
     })
 }
 
 /// Attach the calling JavaScript thread (a worker thread) to the server named by `serverKey`.
-#[napi]
-pub fn attach_lane(server_key: u32, on_requests: Function<'_, Buffer, ()>) -> Result<NativeLane> {
+#[napi(catch_unwind)]
+pub fn attach_lane(
+    env: Env,
+    server_key: u32,
+    on_requests: Function<'_, Buffer, ()>,
+) -> Result<NativeLane> {
     let bridge = Bridge::find(server_key)
         .ok_or_else(|| errors::option(format!("no running server has key {server_key}")))?;
-    attach(&bridge, on_requests)
+    attach(&env, &bridge, on_requests)
+}
+
+/// The batch as one Buffer, copied into memory V8 allocates (see `to_js_buffer`).
+fn batch_buffer(env: &Env, batch: &head::Batch) -> Result<Buffer> {
+    let (len, text, bodies) = batch.parts();
+    to_js_buffer(env, &[&len, text, bodies])
 }
 
 /// Bytes for JavaScript, copied into a Buffer V8 allocates: V8 counts that memory when it decides
 /// to collect, not the memory behind an external Buffer, so bytes handed over as external
 /// Buffers piled up until a late collection (a batch carries request bodies up to 64 KiB each:
 /// 64 KiB POSTs on 256 connections grew RSS to 235 MiB with external batches).
-pub fn to_js_buffer(env: &Env, bytes: &[u8]) -> Result<Buffer> {
-    BufferSlice::copy_from(env, bytes).and_then(|b| b.into_buffer(env))
+pub fn to_js_buffer(env: &Env, parts: &[&[u8]]) -> Result<Buffer> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let mut data: *mut std::ffi::c_void = std::ptr::null_mut();
+    let mut value = std::ptr::null_mut();
+    // SAFETY: napi_create_buffer makes a Buffer of `len` bytes owned by V8 and stores its
+    // data pointer in `data`; the Buffer stays alive (it is a value of this call's scope)
+    // while the bytes are copied in below.
+    napi::check_status!(unsafe {
+        napi::sys::napi_create_buffer(env.raw(), len, &mut data, &mut value)
+    })?;
+    if len > 0 {
+        // SAFETY: `data` points at `len` writable bytes (napi_create_buffer succeeded), and no
+        // other reference to them exists yet.
+        let out = unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), len) };
+        let mut at = 0;
+        for p in parts {
+            out[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+    }
+    // SAFETY: `value` is the Buffer napi_create_buffer just made in this environment.
+    unsafe { napi::bindgen_prelude::FromNapiValue::from_napi_value(env.raw(), value) }
 }
 
 /// Buffers at least this large are handed to the core without a copy: the core keeps a
@@ -98,189 +135,182 @@ fn response_head(status: &str, headers: &[String]) -> Result<ResponseHead> {
     ResponseHead::from_app(status, pairs).map_err(errors::to_napi)
 }
 
+fn id_of(id: f64) -> Result<RequestId> {
+    RequestId::from_js(id).ok_or_else(|| errors::closed(id))
+}
+
 #[napi]
 impl NativeLane {
-    /// The whole response in one call (the fast path). Consumes the request.
-    #[napi]
-    pub fn respond(
+    /// The CGI names of the headers whose key crosses as a number (key `i + 1` is `knownKeys()[i]`).
+    #[napi(catch_unwind)]
+    pub fn known_keys(&self) -> Vec<&'static str> {
+        head::KNOWN_KEYS.iter().map(|(_, cgi)| *cgi).collect()
+    }
+
+    /// Send the whole answers packed in `answers[..len]` (see `answers`), then take the requests
+    /// that arrived meanwhile: their batch, or `null` when there are none. An answer the core
+    /// refuses (a head it cannot send) comes back in that batch as a refusal record naming the
+    /// answer's place in this flush. `attached` holds the large bodies the records refer to.
+    #[napi(catch_unwind)]
+    pub fn flush(
         &self,
         env: &Env,
-        id: u32,
-        status: String,
-        headers: Vec<String>,
-        body: Option<Either<String, BufferSlice<'_>>>,
-    ) -> Result<()> {
-        let head = response_head(&status, &headers)?;
-        let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
-        let responder = slot.responder.ok_or_else(|| errors::closed(id))?;
-        let body = match body {
-            Some(b) => chunk_bytes(env, b)?,
-            None => Bytes::new(),
+        answers: Option<BufferSlice<'_>>,
+        len: u32,
+        attached: Option<Vec<Buffer>>,
+    ) -> Result<Option<Buffer>> {
+        let read = match answers {
+            Some(buf) => {
+                let data = buf
+                    .get(..len as usize)
+                    .ok_or_else(|| errors::option("flush: len is past the buffer".into()))?;
+                // One copy for the whole flush; each body is a slice of it.
+                let data = Bytes::copy_from_slice(data);
+                let mut attached: Vec<Option<Buffer>> =
+                    attached.unwrap_or_default().into_iter().map(Some).collect();
+                let mut last = self.last_head.lock().unwrap_or_else(|e| e.into_inner());
+                answers::read(&data, &mut attached, &mut last)
+            }
+            None => Vec::new(),
         };
-        // Never poisoned (nothing panics while it is held); if it were, the answer is dropped
-        // and the core answers 500.
-        let Ok(mut held) = self.held.lock() else {
-            return Ok(());
-        };
-        match held.as_mut() {
-            Some(answers) => {
-                answers.push((responder, head, body));
-                if answers.len() >= HOLD_MAX {
-                    // Still holding: only the answers so far go now.
-                    let full = std::mem::take(answers);
-                    drop(held);
-                    send_all(full);
+        let mut replies = Vec::with_capacity(read.len());
+        let mut refused = Vec::new();
+        let batch = {
+            let mut state = self.lane.lock();
+            for answer in read {
+                match (answer.id, answer.reply) {
+                    (Some(id), Ok((head, body))) => {
+                        // A request that is gone (its client left) needs no answer.
+                        if let Some(slot) = state.slots.remove(id) {
+                            replies.push((slot, head, body));
+                        }
+                    }
+                    (_, Err(refusal)) => refused.push((answer.ordinal, refusal)),
+                    (None, Ok(_)) => {}
                 }
             }
-            None => send_all([(responder, head, body)]),
+            Lane::take_batch(&mut state)
+        };
+        self.lane.ended(replies.len());
+        for (slot, head, body) in replies {
+            // A request whose response already started cannot take a whole answer: its
+            // stream is dropped, which cuts it (the client sees an incomplete response).
+            if let Some(responder) = slot.responder {
+                let _ = responder.respond_shared(head, body);
+            }
         }
-        Ok(())
-    }
-
-    /// Hold whole answers (`respond`) until `sendAnswers`: called as a batch starts.
-    #[napi]
-    pub fn hold_answers(&self) {
-        if let Ok(mut held) = self.held.lock() {
-            held.get_or_insert_with(Vec::new);
+        let mut batch = batch;
+        for (ordinal, refusal) in &refused {
+            batch.push_refused(*ordinal, refusal.code, &refusal.message);
         }
-    }
-
-    /// Send the held answers and stop holding: called as a batch ends.
-    #[napi]
-    pub fn send_answers(&self) {
-        let answers = self.held.lock().ok().and_then(|mut held| held.take());
-        send_all(answers.into_iter().flatten());
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        batch_buffer(env, &batch).map(Some)
     }
 
     /// Start a streamed response (status and headers). Borrows the request.
-    #[napi]
-    pub fn start_response(&self, id: u32, status: String, headers: Vec<String>) -> Result<()> {
+    #[napi(catch_unwind)]
+    pub fn start_response(&self, id: f64, status: String, headers: Vec<String>) -> Result<()> {
         let head = response_head(&status, &headers)?;
-        self.bridge
-            .with_slot(id, |slot| {
-                let responder = slot.responder.take().ok_or_else(|| errors::closed(id))?;
-                let sender = responder.start(head).map_err(errors::to_napi)?;
-                slot.stream = Some(sender);
-                Ok(())
-            })
-            .unwrap_or_else(|| Err(errors::closed(id)))
+        let rid = id_of(id)?;
+        let mut state = self.lane.lock();
+        let slot = state.slots.get_mut(rid).ok_or_else(|| errors::closed(id))?;
+        let responder = slot.responder.take().ok_or_else(|| errors::closed(id))?;
+        slot.stream = Some(responder.start(head).map_err(errors::to_napi)?);
+        Ok(())
     }
 
-    /// Queue a chunk of a streamed response. Returns false when the caller must await
-    /// `drain(id)` before the next write (the chunk itself is always taken).
-    #[napi]
+    /// Queue a chunk of a streamed response, after every chunk before it. Returns false once
+    /// the stream's window is full: the caller should await `drain(id)` before writing more
+    /// (the chunk itself is always taken).
+    #[napi(catch_unwind)]
     pub fn write(
         &self,
         env: &Env,
-        id: u32,
+        id: f64,
         chunk: Either<String, BufferSlice<'_>>,
     ) -> Result<bool> {
         let bytes = chunk_bytes(env, chunk)?;
-        // One look-up of the request, and the sender is cloned only when the chunk must wait.
-        self.bridge
-            .with_slot(id, |slot| {
-                let sender = slot.stream.as_ref().ok_or_else(|| errors::closed(id))?;
-                match sender.try_write(bytes).map_err(errors::to_napi)? {
-                    None => Ok(sender.has_room()),
-                    Some(back) => {
-                        // No room: park the chunk in a task that waits for room; drain() waits
-                        // for it. A closed stream shows up in the next drain() or write().
-                        let sender = sender.clone();
-                        slot.pending = Some(napi::bindgen_prelude::spawn(async move {
-                            let _ = sender.write(back).await;
-                        }));
-                        Ok(false)
-                    }
-                }
-            })
-            .unwrap_or_else(|| Err(errors::closed(id)))
-    }
-
-    /// Resolves when the streamed response can take more (or rejects when the client is gone).
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn drain<'env>(&self, env: &'env Env, id: u32) -> Result<PromiseRaw<'env, ()>> {
-        let (pending, sender) = self
-            .bridge
-            .with_slot(id, |slot| (slot.pending.take(), slot.stream.clone()))
+        let rid = id_of(id)?;
+        let mut state = self.lane.lock();
+        let sender = state
+            .slots
+            .get_mut(rid)
+            .and_then(|s| s.stream.as_ref())
             .ok_or_else(|| errors::closed(id))?;
-        env.spawn_future(async move {
-            if let Some(p) = pending {
-                let _ = p.await;
-            }
-            if let Some(s) = sender {
-                s.writable().await.map_err(errors::to_napi)?;
-            }
-            Ok(())
-        })
+        sender.write(bytes).map_err(errors::to_napi)
     }
 
-    /// Finish a streamed response. Consumes the request.
-    #[napi]
-    pub fn end(&self, id: u32) -> Result<()> {
+    /// Resolves when the streamed response's window has room (or rejects when the client is
+    /// gone).
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn drain<'env>(&self, env: &'env Env, id: f64) -> Result<PromiseRaw<'env, ()>> {
+        let rid = id_of(id)?;
+        let sender = self
+            .lane
+            .lock()
+            .slots
+            .get_mut(rid)
+            .and_then(|s| s.stream.clone())
+            .ok_or_else(|| errors::closed(id))?;
+        env.spawn_future(async move { sender.writable().await.map_err(errors::to_napi) })
+    }
+
+    /// Finish a streamed response, after every chunk written before. Consumes the request.
+    #[napi(catch_unwind)]
+    pub fn end(&self, id: f64) -> Result<()> {
         self.finish(id, false)
     }
 
     /// Cut a response and close the connection. Consumes the request.
-    #[napi]
-    pub fn abort(&self, id: u32) -> Result<()> {
+    #[napi(catch_unwind)]
+    pub fn abort(&self, id: f64) -> Result<()> {
         self.finish(id, true)
     }
 
     /// Read at most `max` bytes of the request body (0: a convenient amount). Resolves with an
     /// empty Buffer at the end of the body.
-    #[napi(ts_return_type = "Promise<Buffer>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<Buffer>")]
     pub fn read<'env>(
         &self,
         env: &'env Env,
-        id: u32,
+        id: f64,
         max: u32,
     ) -> Result<PromiseRaw<'env, Buffer>> {
+        let rid = id_of(id)?;
         let body = self
-            .bridge
-            .with_slot(id, |slot| slot.body.clone())
+            .lane
+            .lock()
+            .slots
+            .get_mut(rid)
+            .map(|s| s.body.clone())
             .ok_or_else(|| errors::closed(id))?;
         env.spawn_future_with_callback(
             async move { body.read(max as usize).await.map_err(errors::to_napi) },
             // Copied (see to_js_buffer): as external Buffers, the pieces of a 1 GiB upload read
             // in 1 MiB pieces grew RSS by 94-145 MiB; copied, 44 MiB (bench scenario 10).
-            |env, bytes| to_js_buffer(env, &bytes),
+            |env, bytes| to_js_buffer(env, &[&bytes]),
         )
-    }
-
-    /// Take the requests that arrived while JavaScript was busy with the last batch, without
-    /// waiting for another wake-up; `null` when there are none.
-    #[napi]
-    pub fn take_batch(&self, env: &Env) -> Result<Option<Buffer>> {
-        let batch = self.lane.take_batch();
-        if batch.is_empty() {
-            Ok(None)
-        } else {
-            to_js_buffer(env, &batch).map(Some)
-        }
     }
 }
 
 impl NativeLane {
-    fn finish(&self, id: u32, abort: bool) -> Result<()> {
-        let slot = self.bridge.remove(id).ok_or_else(|| errors::closed(id))?;
-        let Some(sender) = slot.stream else {
+    fn finish(&self, id: f64, abort: bool) -> Result<()> {
+        let rid = id_of(id)?;
+        let slot = self
+            .lane
+            .lock()
+            .slots
+            .remove(rid)
+            .ok_or_else(|| errors::closed(id))?;
+        self.lane.ended(1);
+        match slot.stream {
+            Some(sender) if abort => sender.abort(),
+            Some(sender) => sender.end(),
             // Nothing was started: dropping the responder makes the core answer 500 and close.
-            return Ok(());
-        };
-        if slot.pending.is_none() && sender.try_finish(abort) {
-            return Ok(());
+            None => {}
         }
-        let pending = slot.pending;
-        napi::bindgen_prelude::spawn(async move {
-            if let Some(p) = pending {
-                let _ = p.await;
-            }
-            if abort {
-                sender.abort().await;
-            } else {
-                sender.end().await;
-            }
-        });
         Ok(())
     }
 }

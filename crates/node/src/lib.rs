@@ -4,6 +4,7 @@
 //! `abort`) consume its id; the calls that borrow it (`read`, `write`) check it is still open.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod answers;
 mod bridge;
 mod errors;
 mod head;
@@ -21,7 +22,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use gatehouse_core::{
     AccessLogConfig, AccessLogFormat, AccessLogTarget, BindAddr, BoundAddr, ClientAuth, Identity,
-    PemSource, Protocol, ResponseHead, Server, ServerConfig, TlsConfig, LATENCY_BUCKETS,
+    PemSource, Protocol, ResponseHead, Server, ServerConfig, TlsConfig, HEAD_SIZE_CEILING,
+    LATENCY_BUCKETS,
 };
 use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
 use napi::{Env, Result};
@@ -199,6 +201,34 @@ pub struct NativeServer {
     server: Arc<Mutex<Option<Arc<Server>>>>,
 }
 
+/// The largest integer a JavaScript number holds exactly.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+/// The longest time an option may name: about 31 years (a longer one is a mistake, and tokio's
+/// timers cannot hold much more).
+const MAX_SECONDS: f64 = 1e9;
+
+/// A duration option in seconds, checked: a number the server cannot use is an option error,
+/// never a panic (`Duration::from_secs_f64` panics on NaN, negative or huge values).
+fn seconds_option(name: &str, v: f64) -> Result<Duration> {
+    if !(0.0..=MAX_SECONDS).contains(&v) {
+        return Err(errors::option(format!(
+            "invalid {name}: expected seconds from 0 to {MAX_SECONDS:e}, got {v}"
+        )));
+    }
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| errors::option(format!("invalid {name}: {v} is not a duration")))
+}
+
+/// A size option in bytes, checked against `max`.
+fn bytes_option(name: &str, v: f64, max: f64) -> Result<f64> {
+    if !(0.0..=max).contains(&v) || v.fract() != 0.0 {
+        return Err(errors::option(format!(
+            "invalid {name}: expected a whole number of bytes from 0 to {max}, got {v}"
+        )));
+    }
+    Ok(v)
+}
+
 fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
     let bind = match (&o.path, &o.host) {
         _ if o.fd.is_some() => BindAddr::Fd(o.fd.unwrap_or(-1)),
@@ -208,7 +238,10 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
                 .trim_matches(|c| c == '[' || c == ']')
                 .parse()
                 .map_err(|_| errors::option(format!("bind host {h:?} is not an IP address")))?;
-            BindAddr::Tcp(SocketAddr::new(ip, o.port.unwrap_or(0) as u16))
+            let port = o.port.unwrap_or(0);
+            let port = u16::try_from(port)
+                .map_err(|_| errors::option(format!("invalid port: {port} is above 65535")))?;
+            BindAddr::Tcp(SocketAddr::new(ip, port))
         }
         (None, None) => {
             return Err(errors::option(
@@ -224,11 +257,29 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
     } else {
         Protocol::Http11
     };
-    c.limits.max_head_size = o.max_request_header_size.max(0.0) as usize;
-    c.limits.max_body_size = o.max_request_body_size.max(0.0) as u64;
-    c.limits.timeout = Duration::from_secs_f64(o.timeout.max(0.001));
-    c.shutdown_timeout = Duration::from_secs_f64(o.shutdown_timeout.max(0.0));
-    c.min_workers = o.numthreads.max(1) as usize;
+    c.limits.max_head_size = bytes_option(
+        "maxRequestHeaderSize",
+        o.max_request_header_size,
+        HEAD_SIZE_CEILING as f64,
+    )? as usize;
+    c.limits.max_body_size = bytes_option(
+        "maxRequestBodySize",
+        o.max_request_body_size,
+        MAX_SAFE_INTEGER,
+    )? as u64;
+    c.limits.timeout = seconds_option("timeout", o.timeout)?;
+    if c.limits.timeout.is_zero() {
+        return Err(errors::option(
+            "invalid timeout: expected a number of seconds > 0".into(),
+        ));
+    }
+    c.shutdown_timeout = seconds_option("shutdownTimeout", o.shutdown_timeout)?;
+    if o.numthreads == 0 {
+        return Err(errors::option(
+            "invalid numthreads: expected an integer >= 1".into(),
+        ));
+    }
+    c.min_workers = o.numthreads as usize;
     c.max_workers = if o.max_threads < 0 {
         None
     } else {
@@ -310,7 +361,7 @@ fn tls_from(s: &NativeSsl) -> Result<TlsConfig> {
 
 #[napi]
 impl NativeServer {
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(options: NativeOptions) -> Result<Self> {
         let trusted = options
             .forwarded_allow_ips
@@ -331,20 +382,24 @@ impl NativeServer {
     }
 
     /// The key worker threads attach their lanes by (`attachLane`).
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn key(&self) -> u32 {
         self.bridge.key
     }
 
     /// Attach the calling (main) JavaScript thread as a lane; `on_requests` receives each
     /// packed batch of request heads. Attach every lane before `start`.
-    #[napi]
-    pub fn attach(&self, on_requests: Function<'_, Buffer, ()>) -> Result<lane::NativeLane> {
-        lane::attach(&self.bridge, on_requests)
+    #[napi(catch_unwind)]
+    pub fn attach(
+        &self,
+        env: Env,
+        on_requests: Function<'_, Buffer, ()>,
+    ) -> Result<lane::NativeLane> {
+        lane::attach(&env, &self.bridge, on_requests)
     }
 
     /// Bind and start accepting.
-    #[napi(ts_return_type = "Promise<NativeBound>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<NativeBound>")]
     pub fn start<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, NativeBound>> {
         if self.static_response.is_none() && self.bridge.lane_count() == 0 {
             return Err(errors::option("attach a lane before start()".into()));
@@ -385,15 +440,15 @@ impl NativeServer {
     }
 
     /// Stop gracefully within `grace_seconds`; resolves when every connection is closed.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn stop<'env>(&self, env: &'env Env, grace_seconds: f64) -> Result<PromiseRaw<'env, ()>> {
         let server = self.server.lock().ok().and_then(|mut s| s.take());
         let bridge = self.bridge.clone();
         env.spawn_future(async move {
             if let Some(server) = server {
-                server
-                    .stop(Duration::from_secs_f64(grace_seconds.max(0.0)))
-                    .await;
+                let grace = seconds_option("shutdownTimeout", grace_seconds)
+                    .unwrap_or(server.config().shutdown_timeout);
+                server.stop(grace).await;
             }
             bridge.release_lanes();
             Ok(())
@@ -403,7 +458,7 @@ impl NativeServer {
     /// Read the certificates again (from `ssl`, or from the files of the current settings) and
     /// use them for new handshakes; open connections go on. Rejects, changing nothing, when a
     /// file cannot be read or used.
-    #[napi(ts_return_type = "Promise<void>")]
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn reload_certificates<'env>(
         &self,
         env: &'env Env,
@@ -432,7 +487,7 @@ impl NativeServer {
     }
 
     /// The core's counters and the pool's figures.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn stats(&self) -> Option<NativeStats> {
         let server = self.server.lock().ok()?.clone()?;
         let s = server.stats().snapshot();
@@ -462,7 +517,7 @@ impl NativeServer {
     }
 
     /// Per-worker figures (one per pool slot the pool has had).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn workers(&self) -> Vec<NativeWorker> {
         let Some(server) = self.running() else {
             return Vec::new();
@@ -481,7 +536,7 @@ impl NativeServer {
     }
 
     /// The request-duration histogram and the status counts.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn histogram(&self) -> Option<NativeHistogram> {
         let server = self.running()?;
         let h = server.stats().histogram();
@@ -498,7 +553,7 @@ impl NativeServer {
     }
 
     /// Reset the counters (the original server's `clear_stats`).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn clear_stats(&self) {
         if let Some(server) = self.running() {
             server.stats().clear();
@@ -506,21 +561,21 @@ impl NativeServer {
     }
 
     /// Add up to `n` pool slots (never above max); returns how many were added.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn pool_grow(&self, n: u32) -> u32 {
         self.running()
             .map_or(0, |s| s.pool().grow(n as usize) as u32)
     }
 
     /// Remove up to `n` free pool slots (never below min); returns how many were removed.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn pool_shrink(&self, n: u32) -> u32 {
         self.running()
             .map_or(0, |s| s.pool().shrink(n as usize) as u32)
     }
 
     /// Requests handed to JavaScript and not yet finished.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn open_requests(&self) -> u32 {
         self.bridge.open_requests() as u32
     }
