@@ -698,4 +698,45 @@ mod tests {
         let (expecting, _c4) = body_with(b"hello", BodyFraming::Length(5), true).await;
         assert!(expecting.take_whole(64).is_none());
     }
+
+    #[tokio::test]
+    async fn a_stream_keeps_call_order_past_the_window_and_ends_after_every_chunk() {
+        let (tx, mut rx) = oneshot::channel();
+        let sender = Responder { tx }
+            .start(ResponseHead::from_app("200 OK", []).expect("head"))
+            .expect("start");
+        let Ok(Reply::Stream(_, mut stream)) = rx.try_recv() else {
+            panic!("a stream reply");
+        };
+        let mut room = Vec::new();
+        for i in 0..100u8 {
+            room.push(sender.write(Bytes::from(vec![i; 8 * 1024])).expect("write"));
+        }
+        // 800 KiB queued: the window (256 KiB) said "full" from the 32nd chunk on, and took
+        // every chunk anyway.
+        assert!(room[..31].iter().all(|r| *r));
+        assert!(room[31..].iter().all(|r| !*r));
+        sender.clone().end();
+        let waiter = tokio::spawn({
+            let sender = sender.clone();
+            async move { sender.writable().await }
+        });
+        for i in 0..100u8 {
+            match stream.recv().await {
+                Some(StreamEvent::Data(c)) => {
+                    assert_eq!(c[0], i);
+                    stream.written(c.len());
+                }
+                other => panic!("chunk {i}: {other:?}"),
+            }
+        }
+        assert!(matches!(stream.recv().await, Some(StreamEvent::End)));
+        assert!(waiter.await.expect("join").is_ok(), "room came back");
+        drop(stream);
+        assert!(sender.write(Bytes::from_static(b"late")).is_err());
+        assert!(
+            sender.writable().await.is_err(),
+            "a gone client is an error"
+        );
+    }
 }

@@ -31,8 +31,15 @@ pub struct Pool {
     size: AtomicUsize,
     waiting: AtomicUsize,
     /// Indices of free worker records; taking one is the slot's assignment, not counting.
-    free: Mutex<Vec<usize>>,
+    free: Mutex<FreeIndices>,
     workers: Mutex<Vec<Arc<WorkerStats>>>,
+}
+
+/// The worker indices not in use, and how many were ever issued.
+#[derive(Debug)]
+struct FreeIndices {
+    list: Vec<usize>,
+    issued: usize,
 }
 
 /// A taken slot; dropping it gives the slot back and adds its work time.
@@ -58,7 +65,7 @@ impl Drop for Slot {
             .work_micros
             .fetch_add(self.since.elapsed().as_micros() as u64, Relaxed);
         if let Ok(mut free) = self.pool.free.lock() {
-            free.push(self.index);
+            free.list.push(self.index);
         }
     }
 }
@@ -73,8 +80,13 @@ impl Pool {
             max: max.map(|m| m.max(min)),
             size: AtomicUsize::new(min),
             waiting: AtomicUsize::new(0),
-            free: Mutex::new((0..min).rev().collect()),
-            workers: Mutex::new((0..min).map(|_| Arc::default()).collect()),
+            free: Mutex::new(FreeIndices {
+                list: (0..min).rev().collect(),
+                issued: min,
+            }),
+            // Records are made as slots are first used: a large pool that serves few requests
+            // at once keeps few records (and `stats()` lists only the workers that worked).
+            workers: Mutex::new(Vec::new()),
         }
     }
 
@@ -101,32 +113,25 @@ impl Pool {
     }
 
     fn assign(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Slot {
-        // There are at least as many worker records as permits, so a free index exists; should
-        // the lists ever disagree, a fresh record keeps the request going.
-        let index = self.free.lock().ok().and_then(|mut f| f.pop());
-        let (index, worker) = match index {
-            Some(i) => {
-                let w = self
-                    .workers
-                    .lock()
-                    .ok()
-                    .and_then(|w| w.get(i).cloned())
-                    .unwrap_or_default();
-                (i, w)
-            }
-            None => {
-                let w: Arc<WorkerStats> = Arc::default();
-                let i = self
-                    .workers
-                    .lock()
-                    .map(|mut ws| {
-                        ws.push(w.clone());
-                        ws.len() - 1
-                    })
-                    .unwrap_or(0);
-                (i, w)
-            }
-        };
+        // There are at least as many free indices as permits; should the two ever disagree, a
+        // new index keeps the request going.
+        let index = self.free.lock().ok().map(|mut f| {
+            f.list.pop().unwrap_or_else(|| {
+                f.issued += 1;
+                f.issued - 1
+            })
+        });
+        let index = index.unwrap_or(0);
+        let worker = self
+            .workers
+            .lock()
+            .map(|mut ws| {
+                while ws.len() <= index {
+                    ws.push(Arc::default());
+                }
+                ws[index].clone()
+            })
+            .unwrap_or_default();
         w_inc(&worker.requests);
         Slot {
             _permit: permit,
@@ -137,7 +142,7 @@ impl Pool {
         }
     }
 
-    /// The per-worker records, one per slot the pool has had.
+    /// The per-worker records, one per slot that has run a request.
     pub fn workers(&self) -> Vec<Arc<WorkerStats>> {
         self.workers.lock().map(|w| w.clone()).unwrap_or_default()
     }
@@ -172,13 +177,15 @@ impl Pool {
         let size = self.size.load(Relaxed);
         let room = self.max.map_or(n, |m| m.saturating_sub(size).min(n));
         if room > 0 {
-            if let (Ok(mut ws), Ok(mut free)) = (self.workers.lock(), self.free.lock()) {
-                let have = ws.len();
-                let need = (size + room).saturating_sub(have);
+            if let Ok(mut free) = self.free.lock() {
+                // New indices only past those ever issued (shrink forgets permits, not
+                // indices: those of removed slots are still on the free list or in use).
+                let need = (size + room).saturating_sub(free.issued);
                 for i in 0..need {
-                    ws.push(Arc::default());
-                    free.push(have + i);
+                    let index = free.issued + i;
+                    free.list.push(index);
                 }
+                free.issued += need;
             }
             self.size.fetch_add(room, Relaxed);
             self.sem.add_permits(room);

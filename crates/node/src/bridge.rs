@@ -379,3 +379,46 @@ impl Dispatch for Bridge {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used)] // a test that fails may panic
+mod tests {
+    use super::*;
+
+    fn slot() -> Slot {
+        Slot {
+            responder: None,
+            stream: None,
+            body: RequestBody::empty(),
+        }
+    }
+
+    #[test]
+    fn an_id_that_outlived_its_request_names_nothing_when_its_slot_is_reused() {
+        let mut slots = Slots::default();
+        let a = slots.insert(slot()).expect("room");
+        assert!(slots.remove(a).is_some());
+        let b = slots.insert(slot()).expect("room");
+        assert_eq!(a.index, b.index, "the slot is reused");
+        assert_ne!(a.generation, b.generation);
+        assert!(
+            slots.get_mut(a).is_none(),
+            "the old id does not reach the new request"
+        );
+        assert!(slots.remove(a).is_none());
+        assert!(slots.get_mut(b).is_some());
+    }
+
+    #[test]
+    fn ids_cross_to_javascript_exactly() {
+        let id = RequestId {
+            index: MAX_SLOTS as u32 - 1,
+            generation: u32::MAX,
+        };
+        let js = f64::from(id.generation) * MAX_SLOTS as f64 + f64::from(id.index);
+        assert_eq!(RequestId::from_js(js), Some(id));
+        assert_eq!(RequestId::from_js(-1.0), None);
+        assert_eq!(RequestId::from_js(1.5), None);
+        assert_eq!(RequestId::from_js(f64::NAN), None);
+    }
+}
