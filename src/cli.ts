@@ -15,7 +15,7 @@ package name). EXPORT defaults to \`app\`, then to the module's default export.
 
 Options:
   --bind HOST:PORT | unix:PATH    where to listen (default 127.0.0.1:8080; [::1]:PORT for IPv6)
-  --threads N                     requests inside the application at once (default 10)
+  --threads N                     requests inside the application at once (default 1024)
   --app-threads N                 run the application in N worker threads, each loading MODULE
                                   (default 0: the main thread)
   --max-request-header-size N     bytes of request head before 431 (default 65536)

@@ -13,7 +13,11 @@ export type Chunk = string | Uint8Array
  */
 export type Body = (Iterable<Chunk> | AsyncIterable<Chunk>) & { close?: () => unknown }
 
-/** The legacy write callable returned by `startResponse`. Await it to respect backpressure. */
+/**
+ * The legacy write callable returned by `startResponse`. Chunks leave in call order whether or not
+ * it is awaited; it returns a Promise once 256 KiB wait for the client (await it to be held back
+ * instead of holding them in memory), and a rejected one (`GH_ERR_CLOSED`) once the client is gone.
+ */
 export type Write = (chunk: Chunk) => void | Promise<void>
 
 /**
@@ -162,7 +166,11 @@ export type BindAddr = [string, number] | string | { fd: number }
 
 /** Server options. Names and defaults follow the original server where it has them. */
 export interface ServerOptions {
-  /** Requests inside the application at once (the pool's minimum). Default is 10. */
+  /**
+   * Requests inside the application at once (the pool's minimum). The original server's 10 are
+   * threads of one request each; a JavaScript thread runs many at once, so the default is
+   * higher: it bounds the application without throttling it. Default is 1024.
+   */
   numthreads?: number
   /** The most the pool may grow to; -1 for no limit. Default is -1. */
   maxThreads?: number
