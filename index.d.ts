@@ -152,6 +152,10 @@ export interface NativeOptions {
   staticResponse?: string
   /** HTTPS settings; absent for plain HTTP. */
   ssl?: NativeSsl
+  /** Seconds a request may take from its head to the end of its answer; absent: no limit. */
+  requestTimeout?: number
+  /** Bytes per second a request body must average after its grace period; 0: no check. */
+  minRequestBodyRate?: number
 }
 
 /** PEM data: a file to read (`path`), or the text itself (`pem`). */
@@ -192,6 +196,8 @@ export interface NativeStats {
   tlsHandshakeErrors: number
   tlsHandshakeTimeouts: number
   tlsPlainHttp: number
+  /** Requests whose client went away (or whose requestTimeout passed) before their answer. */
+  abandoned: number
   poolMin: number
   poolMax: number
   poolSize: number

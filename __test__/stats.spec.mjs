@@ -6,7 +6,7 @@ import test from 'ava'
 
 import { makeServer, raw, parseResponses, textApp, eventually } from './helpers.mjs'
 
-const KEYS = ['Enabled', 'Bind Address', 'Run time', 'Accepts', 'Accepts/sec', 'Queue', 'Threads', 'Threads Idle', 'Socket Errors', 'Requests', 'Bytes Read', 'Bytes Written', 'Work Time', 'Read Throughput', 'Write Throughput', 'Worker Threads']
+const KEYS = ['Enabled', 'Bind Address', 'Run time', 'Accepts', 'Accepts/sec', 'Queue', 'Threads', 'Threads Idle', 'Socket Errors', 'Abandoned', 'Requests', 'Bytes Read', 'Bytes Written', 'Work Time', 'Read Throughput', 'Write Throughput', 'Worker Threads']
 
 test('stats() has the original server keys and counts requests and bytes', async (t) => {
   const { server, url } = await makeServer(t, textApp('hello'), { numthreads: 3 })
@@ -20,8 +20,9 @@ test('stats() has the original server keys and counts requests and bytes', async
   t.true(s['Bytes Read'] > 0)
   t.true(s['Bytes Written'] > 5 * 'hello'.length)
   t.true(s['Run time'] > 0)
+  // One record per pool slot that has run a request: requests one after the other use one.
   const workers = Object.values(s['Worker Threads'])
-  t.is(workers.length, 3)
+  t.true(workers.length >= 1 && workers.length <= 3, `${workers.length} worker records`)
   t.is(workers.reduce((n, w) => n + w.Requests, 0), 5)
   t.deepEqual(Object.keys(workers[0]).sort(), ['Bytes Read', 'Bytes Written', 'Read Throughput', 'Requests', 'Work Time', 'Write Throughput'])
   server.clearStats()

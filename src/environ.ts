@@ -8,7 +8,7 @@
  * request. Each record says its own length: one that cannot be read is reported alone and the
  * rest of the batch goes on.
  */
-import type { Environ, ErrorStream, GatewayName, InputStream } from './types'
+import type { Environ, ErrorStream, GatewayName } from './types'
 
 const FLAG_HTTP11 = 1
 const FLAG_PATH_UTF8 = 2
@@ -19,6 +19,7 @@ const FLAG_PATH_ASCII = 16
 
 const KIND_REQUEST = 0
 const KIND_REFUSED = 1
+const KIND_ABANDONED = 2
 
 /** Bits of a request id that name its slot in the lane; the rest is the slot's generation. */
 const INDEX_SPAN = 2 ** 20
@@ -46,7 +47,67 @@ export interface BatchHandlers {
   unreadable(id: number | undefined, error: unknown): void
   /** An answer of the last flush that the core refused, by its place in that flush. */
   refused(ordinal: number, code: string, message: string): void
+  /** A request the core gave up on: its client left, or (`deadline`) its requestTimeout passed. */
+  abandoned(id: number, deadline: boolean): void
 }
+
+/** Where `environ['gatehouse.signal']` comes from: the request's gateway makes it when first asked. */
+export interface SignalSource {
+  signal(): AbortSignal
+}
+
+/** The signal of an environ no request stands behind: never aborted. */
+const NEVER = new AbortController().signal
+
+/**
+ * An environ: the CGI and `wsgi.*` keys as own properties, always made in the same order so
+ * that every request's environ has one shape; `gatehouse.signal` is an accessor, so the
+ * AbortController behind it is made only for the requests whose application asks for it.
+ */
+class RequestEnviron {
+  #source: SignalSource | undefined = undefined
+  #signal: AbortSignal | undefined = undefined;
+  [key: string]: unknown
+
+  constructor(base: EnvironBase, flags: number, method: string, uri: string, path: string, query: string, remoteAddr: string, remotePort: string, serverPort: string) {
+    this.REQUEST_METHOD = method
+    this.SCRIPT_NAME = ''
+    this.PATH_INFO = path
+    this.QUERY_STRING = query
+    this.REQUEST_URI = uri
+    this.SERVER_NAME = base.serverName
+    this.SERVER_PORT = serverPort
+    this.SERVER_PROTOCOL = flags & FLAG_HTTP11 ? 'HTTP/1.1' : 'HTTP/1.0'
+    this.SERVER_SOFTWARE = base.software
+    this.REMOTE_ADDR = remoteAddr
+    this.REMOTE_PORT = remotePort
+    this['wsgi.version'] = WSGI_VERSION
+    this['wsgi.url_scheme'] = flags & FLAG_HTTPS ? 'https' : base.urlScheme
+    this['wsgi.input'] = undefined
+    this['wsgi.errors'] = base.errors
+    this['wsgi.multithread'] = true
+    this['wsgi.multiprocess'] = false
+    this['wsgi.run_once'] = false
+  }
+
+  /** Aborted (with a GatehouseError as its reason) when the client goes away or `requestTimeout` passes. */
+  get 'gatehouse.signal'(): AbortSignal {
+    this.#signal ??= this.#source?.signal() ?? NEVER
+    return this.#signal
+  }
+
+  set 'gatehouse.signal'(signal: AbortSignal) {
+    this.#signal = signal
+  }
+
+  /** Tell `environ` where its signal comes from. */
+  static bind(environ: Environ, source: SignalSource): void {
+    if (environ instanceof RequestEnviron) environ.#source = source
+  }
+}
+
+/** Tell `environ` where its `gatehouse.signal` comes from. */
+export const bindSignal = RequestEnviron.bind
 
 const WSGI_VERSION: [1, 0] = [1, 0]
 
@@ -100,6 +161,17 @@ export class BatchReader {
           continue
         }
         handlers.request(id, environ, whole)
+      } else if (kind === KIND_ABANDONED) {
+        let id: number
+        let deadline: boolean
+        try {
+          id = readU32(buf, start + 4, end) * INDEX_SPAN + readU32(buf, start, end)
+          deadline = buf[start + 8] === 1
+        } catch (e) {
+          handlers.unreadable(undefined, e)
+          continue
+        }
+        handlers.abandoned(id, deadline)
       } else if (kind === KIND_REFUSED) {
         let refusal: [number, string, string]
         try {
@@ -143,26 +215,7 @@ export class BatchReader {
     const remoteAddr = str()
     const remotePort = str()
     const serverPort = str()
-    const environ: Environ = {
-      REQUEST_METHOD: method,
-      SCRIPT_NAME: '',
-      PATH_INFO: path,
-      QUERY_STRING: query,
-      REQUEST_URI: uri,
-      SERVER_NAME: base.serverName,
-      SERVER_PORT: serverPort,
-      SERVER_PROTOCOL: flags & FLAG_HTTP11 ? 'HTTP/1.1' : 'HTTP/1.0',
-      SERVER_SOFTWARE: base.software,
-      REMOTE_ADDR: remoteAddr,
-      REMOTE_PORT: remotePort,
-      'wsgi.version': WSGI_VERSION,
-      'wsgi.url_scheme': flags & FLAG_HTTPS ? 'https' : base.urlScheme,
-      'wsgi.input': undefined as unknown as InputStream,
-      'wsgi.errors': base.errors,
-      'wsgi.multithread': true,
-      'wsgi.multiprocess': false,
-      'wsgi.run_once': false,
-    }
+    const environ = new RequestEnviron(base, flags, method, uri, path, query, remoteAddr, remotePort, serverPort) as unknown as Environ
     const n = readU32(buf, off, end)
     off += 4
     const keys = this.#keys

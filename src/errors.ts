@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'GH_ERR_INVALID_HEADER'
   | 'GH_ERR_HOP_BY_HOP_HEADER'
   | 'GH_ERR_CLOSED'
+  | 'GH_ERR_REQUEST_TIMEOUT'
   | 'GH_ERR_INVALID_OPTION'
   | 'GH_ERR_TLS'
   | 'GH_ERR_APP'

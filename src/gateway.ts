@@ -9,7 +9,7 @@
  * whose status and headers equal the previous one's is sent without them: the core reuses the
  * head it already checked and encoded. Streamed responses go chunk by chunk, in order.
  */
-import { BatchReader, type EnvironBase } from './environ'
+import { BatchReader, bindSignal, type EnvironBase, type SignalSource } from './environ'
 import { GatehouseError, fromNative } from './errors'
 import { Input, NO_BODY } from './input'
 import type { NativeLane } from './native'
@@ -51,7 +51,7 @@ function statusFor(err: unknown): string {
 const noop = (): void => undefined
 
 /** The state of one request on the JavaScript side. */
-class Exchange {
+class Exchange implements SignalSource {
   status: string | undefined = undefined
   /** The headers as the application gave them (checked to be pairs of strings). */
   headers: Array<[string, string]> = []
@@ -63,11 +63,29 @@ class Exchange {
   gone: Promise<void> | undefined = undefined
   /** The Promise writes return while the stream's window is full. */
   draining: Promise<void> | undefined = undefined
+  /** Made when the application first asks for `environ['gatehouse.signal']`. */
+  controller: AbortController | undefined = undefined
 
   constructor(
     readonly id: number,
     readonly environ: Environ,
+    /** The open requests whose application holds a signal, by id (to abort them). */
+    private readonly watched: Map<number, Exchange>,
   ) {}
+
+  signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController()
+      if (!this.finished) this.watched.set(this.id, this)
+    }
+    return this.controller.signal
+  }
+
+  /** The request is over on this side: nothing to abort any more. */
+  settle(): void {
+    this.finished = true
+    if (this.controller !== undefined) this.watched.delete(this.id)
+  }
 }
 
 function checkHeaders(headers: unknown): Array<[string, string]> {
@@ -248,6 +266,8 @@ export class Gateway {
   private running = false
   /** A flush is scheduled for answers given outside a batch (async applications). */
   private scheduled = false
+  /** Open requests whose application asked for a signal. */
+  private readonly watched = new Map<number, Exchange>()
 
   /**
    * @param attach Attaches this thread to the server, given the function that receives batches.
@@ -330,7 +350,9 @@ export class Gateway {
           whole !== undefined || environ.HTTP_TRANSFER_ENCODING !== undefined || (environ.CONTENT_LENGTH !== undefined && environ.CONTENT_LENGTH !== '0')
             ? new Input(this.native, id, environ.CONTENT_LENGTH, environ.HTTP_TRANSFER_ENCODING !== undefined, whole)
             : NO_BODY
-        this.run(new Exchange(id, environ))
+        const ex = new Exchange(id, environ, this.watched)
+        bindSignal(environ, ex)
+        this.run(ex)
       } catch (e) {
         this.internalError(e)
       }
@@ -339,7 +361,7 @@ export class Gateway {
       this.internalError(error)
       if (id === undefined) return
       // Answered alone; the rest of the batch runs.
-      const ex = new Exchange(id, { REQUEST_METHOD: '-', REQUEST_URI: '-' } as Environ)
+      const ex = new Exchange(id, { REQUEST_METHOD: '-', REQUEST_URI: '-' } as Environ, this.watched)
       this.fail(ex, new GatehouseError('GH_ERR_INTERNAL', `a request could not be read: ${String(error)}`), undefined)
     },
     refused: (ordinal: number, code: string, message: string): void => {
@@ -349,6 +371,18 @@ export class Gateway {
       // application's error it is.
       ex.finished = false
       this.fail(ex, fromNative(new Error(`${code}: ${message}`)), undefined)
+    },
+    abandoned: (id: number, deadline: boolean): void => {
+      const ex = this.watched.get(id)
+      if (ex === undefined) return
+      // Writes fail from now on in any case (the core dropped the request); the application
+      // that holds the signal hears it too.
+      const reason = deadline
+        ? new GatehouseError('GH_ERR_REQUEST_TIMEOUT', 'the request took longer than requestTimeout')
+        : new GatehouseError('GH_ERR_CLOSED', 'the client went away')
+      void this.lost(ex, reason)
+      this.watched.delete(id)
+      ex.controller?.abort(reason)
     },
   }
 
@@ -487,7 +521,7 @@ export class Gateway {
   /** Pack a whole answer (it leaves with the next flush). Consumes the request. */
   private answer(ex: Exchange, status: string, headers: Array<[string, string]>, body: string | Buffer | null): void {
     this.answers.add(ex, status, headers, body)
-    ex.finished = true
+    ex.settle()
     this.afterAnswer()
   }
 
@@ -550,7 +584,7 @@ export class Gateway {
         this.respondWhole(ex, [])
         return
       }
-      ex.finished = true
+      ex.settle()
       this.native.end(ex.id)
     } catch (e) {
       this.fail(ex, e, undefined)
@@ -562,7 +596,8 @@ export class Gateway {
   /** An error in the application (or a client gone away). */
   private fail(ex: Exchange, e: unknown, body: Body | undefined): void {
     const err = fromNative(e)
-    const clientGone = err instanceof GatehouseError && err.code === 'GH_ERR_CLOSED'
+    // Not the application's fault: the client left, or the core already answered 503 for it.
+    const clientGone = err instanceof GatehouseError && (err.code === 'GH_ERR_CLOSED' || err.code === 'GH_ERR_REQUEST_TIMEOUT')
     if (!clientGone) this.logError(ex, err)
     if (!ex.finished) {
       try {
@@ -570,12 +605,12 @@ export class Gateway {
           const status = statusFor(err)
           this.answer(ex, status, ERROR_HEADERS, `${status.slice(4)}\n`)
         } else {
-          ex.finished = true
+          ex.settle()
           this.native.abort(ex.id)
         }
       } catch {
         // The request is already gone on the native side; nothing left to answer.
-        ex.finished = true
+        ex.settle()
       }
     }
     if (body !== undefined) this.close(body)

@@ -14,6 +14,7 @@ export function renderMetrics(s: NativeStats | undefined, h: NativeHistogram | u
   line(out, 'gatehouse_accepts_total', 'counter', 'Connections accepted.', v(s?.accepts))
   line(out, 'gatehouse_requests_total', 'counter', 'Request heads read, rejected ones included.', v(s?.requests))
   line(out, 'gatehouse_rejected_total', 'counter', 'Requests answered by the core without reaching the application.', v(s?.rejected))
+  line(out, 'gatehouse_requests_abandoned_total', 'counter', 'Requests whose client went away (or whose requestTimeout passed) before their answer; not in the response counts.', v(s?.abandoned))
   line(out, 'gatehouse_overloaded_total', 'counter', 'Requests answered 503 because the pool queue was full.', v(s?.overloaded))
   line(out, 'gatehouse_bytes_read_total', 'counter', 'Bytes read from clients.', v(s?.bytesRead))
   line(out, 'gatehouse_bytes_written_total', 'counter', 'Bytes written to clients.', v(s?.bytesWritten))

@@ -162,6 +162,8 @@ interface Resolved {
   accessLogFormat: 'common' | 'combined'
   staticResponse: string | undefined
   appThreads: number
+  requestTimeout: number
+  minRequestBodyRate: number
   ssl: SslOptions | undefined
 }
 
@@ -204,6 +206,8 @@ function resolve(o: ServerOptions): Resolved {
     accessLogFormat: oneOf('accessLogFormat', o.accessLogFormat, ['common', 'combined'] as const, 'combined'),
     staticResponse: o.staticResponse === undefined ? undefined : String(o.staticResponse),
     appThreads: integer('appThreads', o.appThreads, 0, 0, 256),
+    requestTimeout: o.requestTimeout === 0 ? 0 : seconds('requestTimeout', o.requestTimeout, 0),
+    minRequestBodyRate: integer('minRequestBodyRate', o.minRequestBodyRate, 0, 240, Number.MAX_SAFE_INTEGER),
     ssl: sslOptions(o.ssl),
   }
 }
@@ -287,6 +291,9 @@ export interface Stats extends WorkerStats {
   Threads: number
   'Threads Idle': number
   'Socket Errors': number
+  /** Requests whose client went away (or whose `requestTimeout` passed) before their answer (nginx's 499). */
+  Abandoned: number
+  /** Per pool slot that has run a request (a slot is made a record when first used, not before). */
   'Worker Threads': Record<string, WorkerStats>
 }
 
@@ -377,6 +384,8 @@ export class Server {
       accessLogFormat: o.accessLogFormat,
       staticResponse: o.staticResponse,
       ssl: o.ssl ? nativeSsl(o.ssl) : undefined,
+      requestTimeout: o.requestTimeout > 0 ? o.requestTimeout : undefined,
+      minRequestBodyRate: o.minRequestBodyRate,
     })
     const base: EnvironBase = {
       serverName: o.serverName,
@@ -633,6 +642,7 @@ export class Server {
       Threads: s?.poolSize ?? 0,
       'Threads Idle': s?.poolIdle ?? 0,
       'Socket Errors': s?.socketErrors ?? 0,
+      Abandoned: s?.abandoned ?? 0,
       Requests: s?.requests ?? 0,
       'Bytes Read': read,
       'Bytes Written': written,

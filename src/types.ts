@@ -228,6 +228,20 @@ export interface ServerOptions {
    * name, and keep module-level state per thread (or outside the process). Default is 0.
    */
   appThreads?: number
+  /**
+   * Seconds a request may take from its head to the end of its answer. Past it the client gets
+   * 503 (or a closed connection once the answer started), `environ['gatehouse.signal']` aborts
+   * with `GH_ERR_REQUEST_TIMEOUT`, and the pool slot is freed; a later answer is dropped.
+   * Default is 0 (no limit).
+   */
+  requestTimeout?: number
+  /**
+   * Bytes per second a request body must average once 5 seconds have passed since the
+   * application first read it (Kestrel's `MinRequestBodyDataRate` and grace period); a slower
+   * body fails the read with `GH_ERR_BODY_TIMEOUT` (408), so a client that trickles cannot hold a
+   * pool slot. 0 turns the check off. Default is 240.
+   */
+  minRequestBodyRate?: number
   /** Serve HTTPS (the original's `ssl_adapter`). Default: plain HTTP. */
   ssl?: SslOptions
 }

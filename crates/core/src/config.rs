@@ -50,6 +50,18 @@ pub struct Limits {
     /// connection may sit idle, and the longest one read or write of a body may stall. Default is
     /// 10 seconds.
     pub timeout: Duration,
+    /// The least a request body must average, in bytes per second, once
+    /// [`Limits::body_rate_grace`] has passed since its first read; a body slower than that is
+    /// refused as timed out (408), so a client that trickles cannot hold a pool slot. 0 turns the
+    /// check off. Default is 240 (Kestrel's `MinRequestBodyDataRate`).
+    pub min_body_rate: u64,
+    /// How long a body may be slower than [`Limits::min_body_rate`] at first. Default is 5 seconds
+    /// (Kestrel's grace period).
+    pub body_rate_grace: Duration,
+    /// The longest a request may take from its head to the end of its answer; past it the client
+    /// gets 503 (or, once the answer started, a closed connection) and the pool slot is freed.
+    /// `None` is no limit. Default is `None`.
+    pub request_timeout: Option<Duration>,
 }
 
 /// The hard ceiling on a request head, whatever the options say.
@@ -64,6 +76,9 @@ impl Default for Limits {
             max_body_size: 0,
             max_trailer_size: 16 * 1024,
             timeout: Duration::from_secs(10),
+            min_body_rate: 240,
+            body_rate_grace: Duration::from_secs(5),
+            request_timeout: None,
         }
     }
 }
@@ -96,7 +111,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// The value of the `Server` response header (unless the application sets one).
     pub server_software: String,
-    /// Requests inside the application at once (`numthreads`). Default is 10.
+    /// Requests inside the application at once (`numthreads`). Default is 1024: a JavaScript
+    /// thread runs many requests at once (the original server's 10 were threads).
     pub min_workers: usize,
     /// The most the pool may grow to; `None` is no limit. Default is `None`.
     pub max_workers: Option<usize>,
@@ -129,7 +145,7 @@ impl ServerConfig {
             protocol: Protocol::Http11,
             limits: Limits::default(),
             server_software: concat!("gatehouse/", env!("CARGO_PKG_VERSION")).to_string(),
-            min_workers: 10,
+            min_workers: 1024,
             max_workers: None,
             shutdown_timeout: Duration::from_secs(5),
             max_queue: 1000,

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -26,7 +27,7 @@ use crate::pool::Slot;
 use crate::proto::encode::{self, chunk_header, Answer, Framing, ResponseHead};
 use crate::proto::head::{self, BodyFraming, Parse, ParsedHead, Reject, Version};
 use crate::proxy;
-use crate::server::Shared;
+use crate::server::{Abandoned, Shared, Ticket};
 use crate::stats::Stats;
 use crate::tls::{self, Accepted};
 
@@ -213,9 +214,7 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
                 rs,
                 parsed.framing,
                 parsed.expect_continue,
-                cfg.limits.max_body_size,
-                cfg.limits.max_trailer_size,
-                cfg.limits.timeout,
+                &cfg.limits,
                 shared.stats.clone(),
             );
             (b, Some(s))
@@ -230,14 +229,40 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             // Boxed: a request with a body is the rarer case, and its states would otherwise
             // widen every connection's future (see the_connection_future_stays_small).
             let (outcome, received, complete, back) = Box::pin(async {
-                let outcome = match await_reply(&mut wr, first.reply, ans, &b, &shared).await {
-                    Ok(reply) => {
-                        write_response(&mut wr, reply, ans, Some(&b), &shared, &mut out, false)
-                            .await
+                let InFlight {
+                    reply,
+                    ans,
+                    ticket,
+                    ref done,
+                } = first;
+                let answering = AtomicBool::new(false);
+                let work = async {
+                    match await_reply(&mut wr, reply, ans, &b, &shared).await {
+                        Ok(reply) => {
+                            answering.store(true, Relaxed);
+                            write_response(&mut wr, reply, ans, Some(&b), &shared, &mut out, false)
+                                .await
+                        }
+                        Err(failed) => failed,
                     }
-                    Err(failed) => failed,
                 };
-                let (back, complete, received) = b.reclaim().await;
+                // The body holds the read side: a client that goes away shows up as a failed
+                // read or write; the deadline applies all the same.
+                let outcome = tokio::select! {
+                    biased;
+                    o = work => o,
+                    _ = past(deadline(done, cfg)) => {
+                        past_deadline(&mut wr, ticket, ans, &answering, &[], &shared).await
+                    }
+                };
+                let (back, complete, received, client_left) = b.reclaim().await;
+                let outcome = if client_left {
+                    // The application saw a read error; the client is what went wrong.
+                    shared.dispatch.cancel(ticket, Abandoned::ClientGone);
+                    Outcome::abandoned()
+                } else {
+                    outcome
+                };
                 (outcome, received, complete, back)
             })
             .await;
@@ -254,17 +279,46 @@ async fn serve_inner(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
             }
             let mut keep = true;
             while let Some(f) = queue.pop_front() {
-                let reply = f.reply.take().await;
-                let hold = queue.front_mut().is_some_and(InFlight::is_ready);
-                let outcome =
-                    write_response(&mut wr, reply, f.ans, None, &shared, &mut out, hold).await;
-                record(&shared, &info, f.done, 0, &outcome);
+                let InFlight {
+                    reply,
+                    ans,
+                    done,
+                    ticket,
+                } = f;
+                let answering = AtomicBool::new(false);
+                // Boxed: the three waits together would widen every connection's future.
+                let outcome = Box::pin(async {
+                    let work = async {
+                        let reply = reply.take().await;
+                        answering.store(true, Relaxed);
+                        let hold = queue.front_mut().is_some_and(InFlight::is_ready);
+                        write_response(&mut wr, reply, ans, None, &shared, &mut out, hold).await
+                    };
+                    tokio::select! {
+                        biased;
+                        o = work => o,
+                        _ = client_gone(side.as_mut(), &shared) => {
+                            shared.dispatch.cancel(ticket, Abandoned::ClientGone);
+                            Outcome::abandoned()
+                        }
+                        _ = past(deadline(&done, cfg)) => {
+                            let held = std::mem::take(&mut out);
+                            past_deadline(&mut wr, ticket, ans, &answering, &held, &shared).await
+                        }
+                    }
+                })
+                .await;
+                record(&shared, &info, done, 0, &outcome);
                 if !outcome.keep {
                     // Requests dispatched ahead and not answered: a client that pipelines
                     // retries them (RFC 9112 section 9.3.2); they were safe methods only.
                     keep = false;
                     break;
                 }
+            }
+            for f in queue {
+                shared.dispatch.cancel(f.ticket, Abandoned::ClientGone);
+                record(&shared, &info, f.done, 0, &Outcome::abandoned());
             }
             keep
         };
@@ -290,6 +344,69 @@ async fn close(mut wr: WriteHalf, rd: Option<ReadHalf>, shared: &Shared) {
             if n == 0 {
                 break;
             }
+        }
+    }
+}
+
+/// When a request's `request_timeout` runs out, if it has one.
+fn deadline(done: &Done, cfg: &ServerConfig) -> Option<Instant> {
+    cfg.limits.request_timeout.map(|d| done.started + d)
+}
+
+/// Resolves at `deadline`; never without one.
+async fn past(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A request ran past `request_timeout`: the application is told, and the client gets 503 if
+/// nothing of the answer went out yet (after `held`, the answers before it), else a closed
+/// connection. Counted as a 503 either way.
+async fn past_deadline(
+    wr: &mut WriteHalf,
+    ticket: Ticket,
+    ans: Answer,
+    answering: &AtomicBool,
+    held: &[u8],
+    shared: &Shared,
+) -> Outcome {
+    shared.dispatch.cancel(ticket, Abandoned::Deadline);
+    let mut bytes = 0;
+    if !answering.load(Relaxed) && (held.is_empty() || write_all(wr, &[held], shared).await.is_ok()) {
+        bytes = write_error(wr, 503, "Service Unavailable", &[], ans.is_head, shared)
+            .await
+            .unwrap_or(0);
+    }
+    Outcome {
+        keep: false,
+        status: 503,
+        bytes: bytes as u64,
+        body_bytes: 0,
+        abandoned: false,
+    }
+}
+
+/// Resolves when the client closes or resets its connection while its request is in the
+/// application. What it sends meanwhile (pipelined requests) is kept for later, up to the head
+/// limit. Never resolves without the read side (a request with a body holds it).
+async fn client_gone(side: Option<&mut ReadSide>, shared: &Shared) {
+    let Some(rs) = side else {
+        return std::future::pending().await;
+    };
+    let limit = shared.config.limits.effective_head_size();
+    loop {
+        if rs.buf.len() >= limit {
+            return std::future::pending().await;
+        }
+        if rs.rd.readable().await.is_err() {
+            return;
+        }
+        rs.buf.reserve(FIRST_READ);
+        match rs.rd.read_buf(&mut rs.buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => Stats::add(&shared.stats.bytes_read, n as u64),
         }
     }
 }
@@ -472,6 +589,22 @@ struct Outcome {
     bytes: u64,
     /// Body bytes written.
     body_bytes: u64,
+    /// The client went away before the answer was written (nginx's 499): counted apart, and
+    /// not in the status counts.
+    abandoned: bool,
+}
+
+impl Outcome {
+    /// A request whose client went away.
+    fn abandoned() -> Self {
+        Outcome {
+            keep: false,
+            status: 499,
+            bytes: 0,
+            body_bytes: 0,
+            abandoned: true,
+        }
+    }
 }
 
 /// Read an optional PROXY protocol header. `Ok(Some)`: the client it names; `Ok(None)`: a LOCAL
@@ -523,6 +656,8 @@ struct InFlight {
     reply: Pending,
     ans: Answer,
     done: Done,
+    /// What the dispatcher calls this request (for `Dispatch::cancel`).
+    ticket: Ticket,
 }
 
 impl InFlight {
@@ -566,7 +701,7 @@ fn dispatch(
         .as_ref()
         .map(|_| Box::new(LoggedRequest::of(&parsed)));
     let head_len = parsed.buf.len() as u64;
-    shared.dispatch.dispatch(Exchange {
+    let ticket = shared.dispatch.dispatch(Exchange {
         head: RequestHead {
             parsed,
             conn: info.clone(),
@@ -575,6 +710,7 @@ fn dispatch(
         responder: Responder { tx },
     });
     InFlight {
+        ticket,
         reply: Pending::Waiting(rx),
         ans,
         done: Done {
@@ -649,7 +785,11 @@ fn record(shared: &Shared, info: &ConnInfo, done: Done, body_read: u64, outcome:
     Stats::add(&worker.bytes_written, outcome.bytes);
     drop(done.slot);
     let elapsed = done.started.elapsed();
-    shared.stats.record(outcome.status, elapsed);
+    if outcome.abandoned {
+        Stats::add(&shared.stats.abandoned, 1);
+    } else {
+        shared.stats.record(outcome.status, elapsed);
+    }
     if let (Some(log), Some(req)) = (&shared.access_log, &done.logged) {
         let version = if req.http11 { "HTTP/1.1" } else { "HTTP/1.0" };
         let entry = Entry {
@@ -692,7 +832,8 @@ async fn await_reply(
         _ = body.continue_wanted.notified() => {
             // The application's first read: now the client may send the body.
             if ans.http11 && write_all(wr, &[b"HTTP/1.1 100 Continue\r\n\r\n"], shared).await.is_err() {
-                return Err(Outcome { keep: false, status: 500, bytes: 0, body_bytes: 0 });
+                // The client is not there to read it.
+                return Err(Outcome::abandoned());
             }
             Ok(rx.await.map_err(drop))
         }
@@ -717,6 +858,7 @@ async fn write_response(
         status,
         bytes: 0,
         body_bytes: 0,
+        abandoned: false,
     };
     let is_full = matches!(reply, Ok(Reply::Full(..)));
     if !is_full && !out.is_empty() {
@@ -739,6 +881,7 @@ async fn write_response(
                 status: 500,
                 bytes: bytes as u64,
                 body_bytes: 0,
+                abandoned: false,
             }
         }
         Ok(Reply::Full(head, bytes)) => {
@@ -792,6 +935,7 @@ async fn write_response(
                     status: head.status(),
                     bytes: head_bytes + body_len,
                     body_bytes: body_len,
+                    abandoned: false,
                 },
                 Err(_) => fail(head.status()),
             }
@@ -818,6 +962,7 @@ async fn write_response(
                 status: head.status(),
                 bytes: head_bytes as u64 + body_bytes,
                 body_bytes,
+                abandoned: false,
             }
         }
     }

@@ -7,10 +7,13 @@ use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 
+use crate::config::Limits;
 use crate::error::{Error, Kind};
 use crate::listener::{PeerAddr, ReadHalf};
 use crate::proto::chunked::{ChunkError, ChunkedDecoder, Decoded};
@@ -207,7 +210,14 @@ pub(crate) struct BodyState {
     received: u64,
     limit: u64,
     timeout: Duration,
+    /// The least the body must average once `grace` passed since its first read (0: no check).
+    min_rate: u64,
+    grace: Duration,
+    /// When the application first read the body (the clock of the minimum rate).
+    first_read: Option<Instant>,
     failed: Option<Kind>,
+    /// The body failed because the client closed or reset its connection.
+    client_left: bool,
     stats: Arc<Stats>,
 }
 
@@ -236,24 +246,28 @@ impl RequestBody {
         side: ReadSide,
         framing: BodyFraming,
         expect_continue: bool,
-        limit: u64,
-        max_trailer: usize,
-        timeout: Duration,
+        limits: &Limits,
         stats: Arc<Stats>,
     ) -> (Self, Arc<BodyShared>) {
         let decoder = match framing {
             BodyFraming::None => Decoder::Done,
             BodyFraming::Length(n) => Decoder::Length(n),
-            BodyFraming::Chunked => Decoder::Chunked(ChunkedDecoder::new(max_trailer)),
+            BodyFraming::Chunked => {
+                Decoder::Chunked(ChunkedDecoder::new(limits.max_trailer_size))
+            }
         };
         let shared = Arc::new(BodyShared {
             state: Mutex::new(BodyState {
                 side: Some(side),
                 decoder,
                 received: 0,
-                limit,
-                timeout,
+                limit: limits.max_body_size,
+                timeout: limits.timeout,
+                min_rate: limits.min_body_rate,
+                grace: limits.body_rate_grace,
+                first_read: None,
                 failed: None,
+                client_left: false,
                 stats,
             }),
             continue_pending: AtomicBool::new(expect_continue),
@@ -324,6 +338,7 @@ impl BodyState {
         if let Some(kind) = self.failed {
             return Err(Error::new(kind, "the request body failed earlier"));
         }
+        self.first_read.get_or_insert_with(Instant::now);
         let result = self.read_inner(max).await;
         if let Err(e) = &result {
             self.failed = Some(e.kind());
@@ -386,10 +401,29 @@ impl BodyState {
                 return Ok(b);
             }
             // Need more bytes from the socket: wait for some, then take what else is already
-            // there, up to what the caller asked for.
+            // there, up to what the caller asked for. The wait ends at a stall of `timeout`, or
+            // when the body falls below its minimum rate, whichever comes first.
             side.buf.reserve(16 * 1024);
-            let read = tokio::time::timeout(self.timeout, side.rd.read_buf(&mut side.buf)).await;
+            let stalled = Instant::now() + self.timeout;
+            let too_slow = match (self.min_rate, self.first_read) {
+                (0, _) | (_, None) => None,
+                (rate, Some(first)) => {
+                    let allowed = Duration::from_secs_f64(self.received as f64 / rate as f64);
+                    Some(first + allowed.max(self.grace))
+                }
+            };
+            let until = too_slow.map_or(stalled, |t| t.min(stalled));
+            let read = tokio::time::timeout_at(until, side.rd.read_buf(&mut side.buf)).await;
             match read {
+                Err(_) if too_slow.is_some_and(|t| t <= stalled) => {
+                    return Err(Error::new(
+                        Kind::BodyTimeout,
+                        format!(
+                            "the request body came slower than minRequestBodyRate ({} bytes/s)",
+                            self.min_rate
+                        ),
+                    ))
+                }
                 Err(_) => {
                     return Err(Error::new(
                         Kind::BodyTimeout,
@@ -397,13 +431,19 @@ impl BodyState {
                     ))
                 }
                 Ok(Err(e)) => {
-                    return Err(Error::io(Kind::Io, "reading the request body failed", e))
+                    self.client_left = true;
+                    return Err(Error::io(
+                        Kind::Closed,
+                        "the client's connection failed before the end of the body",
+                        e,
+                    ));
                 }
                 Ok(Ok(0)) => {
+                    self.client_left = true;
                     return Err(Error::new(
-                        Kind::BodyInvalid,
-                        "the client closed before the end of the body",
-                    ))
+                        Kind::Closed,
+                        "the client closed its connection before the end of the body",
+                    ));
                 }
                 Ok(Ok(n)) => {
                     let more = side.read_available(max).await;
@@ -452,11 +492,12 @@ impl BodyShared {
 
     /// Take the read side back after the response. `Some` with `true` when the body was read (or
     /// drained from the buffer) to its end, so the next request can follow on the connection.
-    /// The third value is how many body bytes the application read.
-    pub(crate) async fn reclaim(&self) -> (Option<ReadSide>, bool, u64) {
+    /// Then how many body bytes the application read, and whether the body failed because the
+    /// client closed or reset its connection.
+    pub(crate) async fn reclaim(&self) -> (Option<ReadSide>, bool, u64, bool) {
         let mut st = self.state.lock().await;
         let complete = st.finish_from_buffer();
-        (st.side.take(), complete, st.received)
+        (st.side.take(), complete, st.received, st.client_left)
     }
 }
 
@@ -664,13 +705,15 @@ mod tests {
             rd,
             buf: BytesMut::from(buffered),
         };
+        let limits = Limits {
+            timeout: Duration::from_secs(1),
+            ..Limits::default()
+        };
         let (body, _) = RequestBody::new(
             side,
             framing,
             expect_continue,
-            0,
-            1024,
-            Duration::from_secs(1),
+            &limits,
             Arc::new(Stats::default()),
         );
         (body, client)

@@ -33,7 +33,7 @@ pub use listener::{BoundAddr, PeerAddr};
 pub use pool::{Pool, Slot, WorkerStats};
 pub use proto::encode::ResponseHead;
 pub use proto::head::Version;
-pub use server::{Dispatch, Server};
+pub use server::{Abandoned, Dispatch, Server, Ticket};
 pub use stats::{Histogram, Stats, StatsSnapshot, LATENCY_BUCKETS};
 pub use tls::{ClientAuth, ClientCert, Identity, PemSource, TlsConfig, TlsInfo};
 

@@ -21,8 +21,27 @@ use crate::tls::{Tls, TlsConfig};
 /// Receives every admitted request. Implemented by the binding (the bridge to JavaScript) and by
 /// the Rust-only responder used as the benchmark ceiling.
 pub trait Dispatch: Send + Sync + 'static {
-    /// Take one exchange. Must not block: queue it and return.
-    fn dispatch(&self, exchange: Exchange);
+    /// Take one exchange. Must not block: queue it and return. The ticket is how the core names
+    /// this request again in [`Dispatch::cancel`] (0 when the dispatcher needs no such word).
+    fn dispatch(&self, exchange: Exchange) -> Ticket;
+
+    /// The request `ticket` was abandoned: its answer is not wanted any more (a late one is
+    /// dropped) and its pool slot is already free. Must not block.
+    fn cancel(&self, ticket: Ticket, why: Abandoned) {
+        let _ = (ticket, why);
+    }
+}
+
+/// What a dispatcher calls a request it took (see [`Dispatch::dispatch`]).
+pub type Ticket = u64;
+
+/// Why a request was abandoned before its answer was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abandoned {
+    /// The client closed or reset its connection.
+    ClientGone,
+    /// `request_timeout` passed.
+    Deadline,
 }
 
 /// What the accept loop and every connection task share.
@@ -265,7 +284,9 @@ impl Shared {
     pub(crate) fn for_test(config: ServerConfig) -> Arc<Shared> {
         struct Nothing;
         impl Dispatch for Nothing {
-            fn dispatch(&self, _: Exchange) {}
+            fn dispatch(&self, _: Exchange) -> Ticket {
+                0
+            }
         }
         let (_, shutdown_rx) = watch::channel(false);
         let (_, force_rx) = watch::channel(false);
@@ -306,7 +327,7 @@ mod tests {
     struct Echo;
 
     impl Dispatch for Echo {
-        fn dispatch(&self, ex: Exchange) {
+        fn dispatch(&self, ex: Exchange) -> Ticket {
             let body = format!(
                 "{} {}",
                 String::from_utf8_lossy(ex.head.method()),
@@ -315,6 +336,7 @@ mod tests {
             if let Ok(head) = ResponseHead::from_app("200 OK", [("Content-Type", "text/plain")]) {
                 let _ = ex.responder.respond(head, Bytes::from(body));
             }
+            0
         }
     }
 

@@ -22,6 +22,7 @@ pub struct Stats {
     pub(crate) tls_handshake_errors: AtomicU64,
     pub(crate) tls_handshake_timeouts: AtomicU64,
     pub(crate) tls_plain_http: AtomicU64,
+    pub(crate) abandoned: AtomicU64,
     /// Responses by status code, 100 ..= 599.
     statuses: Box<[AtomicU64]>,
     /// Request durations (head read to response written), by [`LATENCY_BUCKETS`], plus +Inf.
@@ -79,6 +80,9 @@ pub struct StatsSnapshot {
     pub tls_handshake_timeouts: u64,
     /// Plain HTTP requests sent to a TLS port (answered 400).
     pub tls_plain_http: u64,
+    /// Requests whose client went away (or whose `request_timeout` passed) before their answer
+    /// was written: nginx's 499. Not in the status counts, and no application error.
+    pub abandoned: u64,
 }
 
 impl Default for Stats {
@@ -99,6 +103,7 @@ impl Default for Stats {
             tls_handshake_errors: AtomicU64::new(0),
             tls_handshake_timeouts: AtomicU64::new(0),
             tls_plain_http: AtomicU64::new(0),
+            abandoned: AtomicU64::new(0),
             statuses: (100..600).map(|_| AtomicU64::new(0)).collect(),
             latency: Default::default(),
             latency_sum_micros: AtomicU64::new(0),
@@ -129,6 +134,7 @@ impl Stats {
             tls_handshake_errors: self.tls_handshake_errors.load(Relaxed),
             tls_handshake_timeouts: self.tls_handshake_timeouts.load(Relaxed),
             tls_plain_http: self.tls_plain_http.load(Relaxed),
+            abandoned: self.abandoned.load(Relaxed),
         }
     }
 
@@ -190,6 +196,7 @@ impl Stats {
             &self.tls_handshake_errors,
             &self.tls_handshake_timeouts,
             &self.tls_plain_http,
+            &self.abandoned,
             &self.latency_sum_micros,
         ] {
             c.store(0, Relaxed);

@@ -18,7 +18,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, Weak};
 
-use gatehouse_core::{BodySender, Dispatch, Exchange, RequestBody, Responder, WHOLE_BODY_MAX};
+use gatehouse_core::{
+    Abandoned, BodySender, Dispatch, Exchange, RequestBody, Responder, Ticket, WHOLE_BODY_MAX,
+};
 use napi::bindgen_prelude::Buffer;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 
@@ -42,7 +44,30 @@ pub struct RequestId {
     pub generation: u32,
 }
 
+/// Bits of a ticket that hold the request id (index and generation); the lane's number is above.
+const TICKET_ID_BITS: u32 = INDEX_BITS + 32;
+/// The bits of a lane's number that a ticket keeps.
+const LANE_MASK: u32 = 0x7ff;
+
 impl RequestId {
+    /// The ticket of this request on lane `lane`: the top bit set (0 names no request), the
+    /// lane's number in 11 bits (it wraps; the generation check makes that harmless), the id.
+    fn ticket(self, lane: u32) -> Ticket {
+        (1 << 63)
+            | (u64::from(lane & LANE_MASK) << TICKET_ID_BITS)
+            | (u64::from(self.generation) << INDEX_BITS)
+            | u64::from(self.index)
+    }
+
+    /// The lane number and request id a ticket names.
+    fn from_ticket(t: Ticket) -> (u32, Self) {
+        let id = RequestId {
+            index: (t & (MAX_SLOTS as u64 - 1)) as u32,
+            generation: (t >> INDEX_BITS) as u32,
+        };
+        (((t >> TICKET_ID_BITS) as u32) & LANE_MASK, id)
+    }
+
     /// The id JavaScript passed, if it is one this bridge could have made.
     pub fn from_js(v: f64) -> Option<Self> {
         if !((0.0..4_503_599_627_370_496.0).contains(&v) && v.fract() == 0.0) {
@@ -161,6 +186,8 @@ pub struct Lane {
     inflight: AtomicUsize,
     /// False once the thread is gone: no request is given to it any more.
     alive: AtomicBool,
+    /// This lane's number in its bridge (in tickets).
+    number: u32,
 }
 
 impl std::fmt::Debug for Lane {
@@ -188,6 +215,20 @@ impl Lane {
     /// An open request ended (answered, cut, or failed).
     pub fn ended(&self, n: usize) {
         self.inflight.fetch_sub(n, Ordering::Relaxed);
+    }
+
+    /// A wake-up is owed since the batch changed: pay it after this turn of the IO thread (or
+    /// now, off the runtime).
+    fn owe_wake(self: Arc<Self>) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    tokio::task::yield_now().await;
+                    self.pay_wake();
+                });
+            }
+            Err(_) => self.pay_wake(),
+        }
     }
 
     /// Call the JavaScript thread if a wake-up is owed.
@@ -234,6 +275,7 @@ pub struct Bridge {
     /// Peers whose X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted: head::Trusted,
     lanes: RwLock<Vec<Arc<Lane>>>,
+    next_lane: AtomicU32,
 }
 
 impl std::fmt::Debug for Bridge {
@@ -259,6 +301,7 @@ impl Bridge {
             key,
             trusted: head::Trusted::new(trusted),
             lanes: RwLock::new(Vec::new()),
+            next_lane: AtomicU32::new(0),
         });
         if let Ok(mut r) = registry().lock() {
             r.retain(|_, w| w.strong_count() > 0);
@@ -279,6 +322,7 @@ impl Bridge {
             wake: RwLock::new(Some(wake)),
             inflight: AtomicUsize::new(0),
             alive: AtomicBool::new(true),
+            number: self.next_lane.fetch_add(1, Ordering::Relaxed),
         });
         if let Ok(mut lanes) = self.lanes.write() {
             lanes.retain(|l| l.is_alive());
@@ -330,10 +374,12 @@ impl Bridge {
 }
 
 impl Dispatch for Bridge {
-    fn dispatch(&self, exchange: Exchange) {
+    fn dispatch(&self, exchange: Exchange) -> Ticket {
         // No live lane (stopping, or every thread died): dropping the exchange makes the core
         // answer 500 and close.
-        let Some(lane) = self.pick_lane() else { return };
+        let Some(lane) = self.pick_lane() else {
+            return 0;
+        };
         let Exchange {
             head,
             body,
@@ -346,14 +392,14 @@ impl Dispatch for Bridge {
             stream: None,
             body,
         };
-        let (count, newly_owed) = {
+        let (count, newly_owed, id) = {
             let mut state = lane.lock();
             // Checked under the lock: a lane retired meanwhile takes nothing more.
             if !lane.is_alive() {
-                return;
+                return 0;
             }
             let Some(id) = state.slots.insert(slot) else {
-                return;
+                return 0;
             };
             lane.inflight.fetch_add(1, Ordering::Relaxed);
             state
@@ -361,21 +407,47 @@ impl Dispatch for Bridge {
                 .push_request(id, &head, &self.trusted, whole.as_deref());
             let newly_owed = !state.owed;
             state.owed = true;
-            (state.batch.count, newly_owed)
+            (state.batch.count, newly_owed, id)
         };
+        let ticket = id.ticket(lane.number);
         if count >= WAKE_NOW_AT {
             lane.pay_wake();
         } else if newly_owed {
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => {
-                    rt.spawn(async move {
-                        tokio::task::yield_now().await;
-                        lane.pay_wake();
-                    });
-                }
-                // Not on the runtime (no turn to wait for): pay now.
-                Err(_) => lane.pay_wake(),
-            }
+            lane.owe_wake();
+        }
+        ticket
+    }
+
+    fn cancel(&self, ticket: Ticket, why: Abandoned) {
+        if ticket == 0 {
+            return;
+        }
+        let (number, id) = RequestId::from_ticket(ticket);
+        let lane = self.lanes.read().ok().and_then(|lanes| {
+            lanes
+                .iter()
+                .find(|l| l.number & LANE_MASK == number && l.is_alive())
+                .cloned()
+        });
+        let Some(lane) = lane else { return };
+        let (slot, newly_owed) = {
+            let mut state = lane.lock();
+            // Ended already (answered as the client left): nothing to tell.
+            let Some(slot) = state.slots.remove(id) else {
+                return;
+            };
+            state
+                .batch
+                .push_abandoned(id, why == Abandoned::Deadline);
+            let newly_owed = !state.owed;
+            state.owed = true;
+            (slot, newly_owed)
+        };
+        lane.ended(1);
+        // Dropped outside the lock: the responder and any stream go now.
+        drop(slot);
+        if newly_owed {
+            lane.owe_wake();
         }
     }
 }
@@ -407,6 +479,18 @@ mod tests {
         );
         assert!(slots.remove(a).is_none());
         assert!(slots.get_mut(b).is_some());
+    }
+
+    #[test]
+    fn a_ticket_names_its_lane_and_request_and_is_never_0() {
+        let id = RequestId {
+            index: 5,
+            generation: u32::MAX,
+        };
+        let t = id.ticket(LANE_MASK + 3);
+        assert_ne!(t, 0);
+        assert_eq!(RequestId::from_ticket(t), (2, id));
+        assert_ne!(RequestId { index: 0, generation: 0 }.ticket(0), 0);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //!            u32 n | n x (u16 key, [str name when key is 0], str value)
 //!            with FLAG_BODY: u32 offset | u32 length of the whole body in `bodies`
 //! kind 1   = an answer the core refused: u32 ordinal (of the answer in the flush) | str code | str message
+//! kind 2   = a request the core abandoned: u32 index | u32 generation | u8 (1: its deadline passed, 0: its client left)
 //! str      = u32 length | bytes
 //! ```
 //!
@@ -146,6 +147,8 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
 const KIND_REQUEST: u8 = 0;
 /// A record kind: an answer the core refused (see [`Batch::push_refused`]).
 const KIND_REFUSED: u8 = 1;
+/// A record kind: a request abandoned by the core (see [`Batch::push_abandoned`]).
+const KIND_ABANDONED: u8 = 2;
 
 /// Header names common enough that their CGI name crosses as a number: the JavaScript side
 /// keeps these strings once, instead of making a key string per request.
@@ -242,6 +245,16 @@ impl Batch {
         self.text.extend_from_slice(&ordinal.to_le_bytes());
         put_str(&mut self.text, code.as_bytes());
         put_str(&mut self.text, message.as_bytes());
+        self.end_record(at);
+    }
+
+    /// A request the core abandoned (its client went away, or its deadline passed): the
+    /// JavaScript side aborts its signal. `deadline` tells which.
+    pub fn push_abandoned(&mut self, id: RequestId, deadline: bool) {
+        let at = self.start_record(KIND_ABANDONED);
+        self.text.extend_from_slice(&id.index.to_le_bytes());
+        self.text.extend_from_slice(&id.generation.to_le_bytes());
+        self.text.push(u8::from(deadline));
         self.end_record(at);
     }
 

@@ -103,6 +103,10 @@ pub struct NativeOptions {
     pub static_response: Option<String>,
     /// HTTPS settings; absent for plain HTTP.
     pub ssl: Option<NativeSsl>,
+    /// Seconds a request may take from its head to the end of its answer; absent: no limit.
+    pub request_timeout: Option<f64>,
+    /// Bytes per second a request body must average after its grace period; 0: no check.
+    pub min_request_body_rate: Option<f64>,
 }
 
 /// The figures of one worker (pool slot).
@@ -184,6 +188,8 @@ pub struct NativeStats {
     pub tls_handshake_errors: f64,
     pub tls_handshake_timeouts: f64,
     pub tls_plain_http: f64,
+    /// Requests whose client went away (or whose requestTimeout passed) before their answer.
+    pub abandoned: f64,
     pub pool_min: u32,
     pub pool_max: i32,
     pub pool_size: u32,
@@ -274,6 +280,15 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
         ));
     }
     c.shutdown_timeout = seconds_option("shutdownTimeout", o.shutdown_timeout)?;
+    c.limits.request_timeout = o
+        .request_timeout
+        .map(|t| seconds_option("requestTimeout", t))
+        .transpose()?
+        .filter(|t| !t.is_zero());
+    if let Some(rate) = o.min_request_body_rate {
+        c.limits.min_body_rate =
+            bytes_option("minRequestBodyRate", rate, MAX_SAFE_INTEGER)? as u64;
+    }
     if o.numthreads == 0 {
         return Err(errors::option(
             "invalid numthreads: expected an integer >= 1".into(),
@@ -508,6 +523,7 @@ impl NativeServer {
             tls_handshake_errors: s.tls_handshake_errors as f64,
             tls_handshake_timeouts: s.tls_handshake_timeouts as f64,
             tls_plain_http: s.tls_plain_http as f64,
+            abandoned: s.abandoned as f64,
             pool_min: pool.min() as u32,
             pool_max: pool.max().map_or(-1, |m| m as i32),
             pool_size: pool.size() as u32,
@@ -587,12 +603,13 @@ struct StaticResponse {
 }
 
 impl gatehouse_core::Dispatch for StaticResponse {
-    fn dispatch(&self, exchange: gatehouse_core::Exchange) {
+    fn dispatch(&self, exchange: gatehouse_core::Exchange) -> gatehouse_core::Ticket {
         if let Ok(head) =
             ResponseHead::from_app("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
         {
             let _ = exchange.responder.respond(head, self.body.clone());
         }
+        0
     }
 }
 
