@@ -374,7 +374,8 @@ async fn past_deadline(
 ) -> Outcome {
     shared.dispatch.cancel(ticket, Abandoned::Deadline);
     let mut bytes = 0;
-    if !answering.load(Relaxed) && (held.is_empty() || write_all(wr, &[held], shared).await.is_ok()) {
+    if !answering.load(Relaxed) && (held.is_empty() || write_all(wr, &[held], shared).await.is_ok())
+    {
         bytes = write_error(wr, 503, "Service Unavailable", &[], ans.is_head, shared)
             .await
             .unwrap_or(0);

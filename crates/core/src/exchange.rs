@@ -252,9 +252,7 @@ impl RequestBody {
         let decoder = match framing {
             BodyFraming::None => Decoder::Done,
             BodyFraming::Length(n) => Decoder::Length(n),
-            BodyFraming::Chunked => {
-                Decoder::Chunked(ChunkedDecoder::new(limits.max_trailer_size))
-            }
+            BodyFraming::Chunked => Decoder::Chunked(ChunkedDecoder::new(limits.max_trailer_size)),
         };
         let shared = Arc::new(BodyShared {
             state: Mutex::new(BodyState {

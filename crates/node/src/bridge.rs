@@ -436,9 +436,7 @@ impl Dispatch for Bridge {
             let Some(slot) = state.slots.remove(id) else {
                 return;
             };
-            state
-                .batch
-                .push_abandoned(id, why == Abandoned::Deadline);
+            state.batch.push_abandoned(id, why == Abandoned::Deadline);
             let newly_owed = !state.owed;
             state.owed = true;
             (slot, newly_owed)
@@ -490,7 +488,14 @@ mod tests {
         let t = id.ticket(LANE_MASK + 3);
         assert_ne!(t, 0);
         assert_eq!(RequestId::from_ticket(t), (2, id));
-        assert_ne!(RequestId { index: 0, generation: 0 }.ticket(0), 0);
+        assert_ne!(
+            RequestId {
+                index: 0,
+                generation: 0
+            }
+            .ticket(0),
+            0
+        );
     }
 
     #[test]

@@ -286,8 +286,7 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
         .transpose()?
         .filter(|t| !t.is_zero());
     if let Some(rate) = o.min_request_body_rate {
-        c.limits.min_body_rate =
-            bytes_option("minRequestBodyRate", rate, MAX_SAFE_INTEGER)? as u64;
+        c.limits.min_body_rate = bytes_option("minRequestBodyRate", rate, MAX_SAFE_INTEGER)? as u64;
     }
     if o.numthreads == 0 {
         return Err(errors::option(
