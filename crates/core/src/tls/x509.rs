@@ -8,6 +8,8 @@
 
 use std::fmt::Write;
 
+use crate::proto::date::civil_from_days;
+
 /// The fields of one certificate.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct CertFields {
@@ -187,25 +189,6 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// The date of a count of days since 1970-01-01: (year, month, day).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// A time as OpenSSL's `ASN1_TIME_print` writes it (and so mod_ssl's SSL_CLIENT_V_START):
 /// `Jan  2 03:04:05 2026 GMT`.
 pub(crate) fn format_time(unix: i64) -> String {
@@ -216,7 +199,7 @@ pub(crate) fn format_time(unix: i64) -> String {
     let secs = unix.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
     let name = MONTHS
-        .get((month - 1).clamp(0, 11) as usize)
+        .get((month as usize).saturating_sub(1))
         .copied()
         .unwrap_or("Jan");
     format!(
@@ -407,7 +390,7 @@ mod tests {
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         for days in [-800_000, -1, 0, 59, 11_016, 19_000, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
         }
         assert_eq!(format_time(0), "Jan  1 00:00:00 1970 GMT");
         assert_eq!(format_time(1_767_323_045), "Jan  2 03:04:05 2026 GMT");
