@@ -17,10 +17,10 @@ use tokio::sync::oneshot;
 use tokio::time::{timeout, Instant};
 
 use crate::access_log::Entry;
+use crate::body::{BodyShared, ReadSide, RequestBody};
 use crate::config::{Protocol, ServerConfig};
 use crate::exchange::{
-    BodyShared, ConnInfo, Exchange, ReadSide, Reply, RequestBody, RequestHead, Responder,
-    StreamEvent, StreamReceiver,
+    ConnInfo, Exchange, Reply, RequestHead, Responder, StreamEvent, StreamReceiver,
 };
 use crate::listener::{PeerAddr, ReadHalf, Stream, WriteHalf};
 use crate::pool::Slot;

@@ -10,6 +10,7 @@
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod access_log;
+mod body;
 mod config;
 mod conn;
 mod error;
@@ -23,11 +24,12 @@ mod stats;
 mod tls;
 
 pub use access_log::{AccessLogConfig, AccessLogFormat, AccessLogTarget};
+pub use body::RequestBody;
 pub use config::{BindAddr, Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
 pub use conn::WHOLE_BODY_MAX;
 pub use error::{Error, Kind};
 pub use exchange::{
-    AddrText, BodySender, ConnInfo, Exchange, RequestBody, RequestHead, Responder, STREAM_WINDOW,
+    AddrText, BodySender, ConnInfo, Exchange, RequestHead, Responder, STREAM_WINDOW,
 };
 pub use listener::{BoundAddr, PeerAddr};
 pub use pool::{Pool, Slot, WorkerStats};
