@@ -2,6 +2,12 @@
 //! is in a header before the first request.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+
+use crate::listener::Stream;
+use crate::stats::Stats;
 
 /// The v2 signature.
 const V2_SIG: &[u8; 12] = b"\r\n\r\n\0\r\nQUIT\n";
@@ -99,6 +105,53 @@ fn parse_v2(buf: &[u8]) -> Result<Option<(ProxyHeader, usize)>, &'static str> {
         _ => return Err("PROXY v2 command is neither LOCAL nor PROXY"),
     };
     Ok(Some((header, total)))
+}
+
+/// Read the PROXY header at the start of a connection, taking exactly its bytes (what follows
+/// may be a TLS handshake), within `limit`. `Ok(Some)`: the client it names; `Ok(None)`: a
+/// LOCAL header (a health check); `Err`: no valid header in time. The one reader, for plain and
+/// TLS connections alike.
+pub(crate) async fn read_header(
+    stream: &mut Stream,
+    limit: Duration,
+    stats: &Stats,
+) -> Result<Option<SocketAddr>, ()> {
+    /// The v2 signature (12 bytes) and its version, family and length fields (4 bytes).
+    const V2_FIXED: usize = 16;
+    let read = async {
+        // 12 bytes tell v2 (its signature) from v1 ("PROXY ", at least 15 bytes in all).
+        let mut buf = vec![0u8; 12];
+        stream.read_exact(&mut buf).await.map_err(drop)?;
+        loop {
+            match parse(&buf) {
+                Ok(Some((header, n))) if n == buf.len() => {
+                    Stats::add(&stats.bytes_read, n as u64);
+                    return Ok(match header {
+                        ProxyHeader::Client(sa) => Some(sa),
+                        ProxyHeader::Local => None,
+                    });
+                }
+                Ok(Some(_)) | Err(_) => return Err(()),
+                Ok(None) => {}
+            }
+            // v2: the fixed part says how long the rest is; v1: one byte at a time to the LF.
+            let more = if buf.len() >= V2_FIXED && !buf.starts_with(b"PROXY ") {
+                (V2_FIXED + usize::from(u16::from_be_bytes([buf[14], buf[15]])))
+                    .saturating_sub(buf.len())
+            } else if buf.len() < V2_FIXED && !buf.starts_with(b"PROXY ") {
+                V2_FIXED - buf.len()
+            } else {
+                1
+            };
+            if more == 0 {
+                return Err(());
+            }
+            let at = buf.len();
+            buf.resize(at + more, 0);
+            stream.read_exact(&mut buf[at..]).await.map_err(drop)?;
+        }
+    };
+    tokio::time::timeout(limit, read).await.unwrap_or(Err(()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,184 @@
+//! Bytes in and out of one connection: reading a request head, noticing a client that leaves,
+//! writing with a stall timeout, and closing politely.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::{timeout, Instant};
+
+use crate::body::ReadSide;
+use crate::listener::{ReadHalf, WriteHalf};
+use crate::proto::head::{self, Parse, ParsedHead, Reject};
+use crate::server::Shared;
+use crate::stats::Stats;
+
+/// The first read of a connection's head reserves this much; an idle connection holds nothing.
+pub(super) const FIRST_READ: usize = 2048;
+
+/// How long a closing connection keeps reading (and discarding) so the client sees the response.
+pub(super) const LINGER: Duration = Duration::from_millis(500);
+
+pub(super) enum HeadOutcome {
+    Head(ParsedHead),
+    Close,
+    Reject(Reject),
+}
+
+pub(super) async fn read_head(
+    rs: &mut ReadSide,
+    shared: &Shared,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+) -> HeadOutcome {
+    let limits = &shared.config.limits;
+    let mut scanned = 0;
+    let mut started: Option<Instant> = None;
+    loop {
+        // Only empty lines (which RFC 9112 section 2.2 lets a server ignore) is still idle.
+        let idle = rs.buf.chunks(2).all(|c| c == b"\r\n");
+        if !rs.buf.is_empty() {
+            if !idle {
+                started.get_or_insert_with(Instant::now);
+            }
+            match head::parse(&rs.buf, &mut scanned, limits, shared.config.protocol) {
+                Ok(Parse::Complete(mut h, len)) => {
+                    h.buf = rs.buf.split_to(len).freeze();
+                    return HeadOutcome::Head(h);
+                }
+                Ok(Parse::Partial) => {}
+                Err(r) => return HeadOutcome::Reject(r),
+            }
+        }
+        if rs.buf.is_empty() {
+            if *shutdown.borrow() {
+                return HeadOutcome::Close;
+            }
+            // Give the buffer back while the connection waits: idle connections cost no buffer.
+            if rs.buf.capacity() > 0 {
+                rs.buf = BytesMut::new();
+            }
+        }
+        let deadline = started.unwrap_or_else(Instant::now) + limits.timeout;
+        let read = async {
+            if rs.buf.capacity() == rs.buf.len() {
+                rs.rd.readable().await?;
+                rs.buf.reserve(if rs.buf.is_empty() {
+                    FIRST_READ
+                } else {
+                    rs.buf.len()
+                });
+            }
+            rs.rd.read_buf(&mut rs.buf).await
+        };
+        tokio::select! {
+            r = tokio::time::timeout_at(deadline, read) => match r {
+                Err(_) => {
+                    return if idle { HeadOutcome::Close } else { HeadOutcome::Reject(Reject { status: 408, reason: "Request Timeout" }) };
+                }
+                Ok(Ok(0)) => return HeadOutcome::Close,
+                Ok(Ok(n)) => Stats::add(&shared.stats.bytes_read, n as u64),
+                Ok(Err(_)) => {
+                    Stats::add(&shared.stats.socket_errors, 1);
+                    return HeadOutcome::Close;
+                }
+            },
+            _ = shutdown.changed(), if idle => return HeadOutcome::Close,
+        }
+    }
+}
+
+/// Whether the bytes of a refused request start with the HEAD method (its answer has no body).
+pub(super) fn is_head_request(buf: &[u8]) -> bool {
+    let mut b = buf;
+    while b.starts_with(b"\r\n") {
+        b = &b[2..];
+    }
+    b.starts_with(b"HEAD ")
+}
+
+/// Resolves when the client closes or resets its connection while its request is in the
+/// application. What it sends meanwhile (pipelined requests) is kept for later, up to the head
+/// limit. Never resolves without the read side (a request with a body holds it).
+pub(super) async fn client_gone(side: Option<&mut ReadSide>, shared: &Shared) {
+    let Some(rs) = side else {
+        return std::future::pending().await;
+    };
+    let limit = shared.config.limits.effective_head_size();
+    loop {
+        if rs.buf.len() >= limit {
+            return std::future::pending().await;
+        }
+        if rs.rd.readable().await.is_err() {
+            return;
+        }
+        rs.buf.reserve(FIRST_READ);
+        match rs.rd.read_buf(&mut rs.buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => Stats::add(&shared.stats.bytes_read, n as u64),
+        }
+    }
+}
+
+/// Close politely: send FIN (after close_notify under TLS); given the read side, also read and
+/// drop what the client still sends for a moment, so a response followed by unread input is not
+/// destroyed by a reset. Only then: a clean `Connection: close` exchange has nothing left to
+/// drain, and its task need not wait for the client's FIN.
+pub(super) async fn close(mut wr: WriteHalf, rd: Option<ReadHalf>, shared: &Shared) {
+    let _ = timeout(shared.config.limits.timeout, wr.shutdown()).await;
+    if let Some(mut rd) = rd {
+        let deadline = Instant::now() + LINGER;
+        let mut sink = [0u8; 1024];
+        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, rd.read(&mut sink)).await {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+}
+
+/// Write every slice, within `timeout` in all: a client that stops reading is cut off. A write
+/// that completes at once (the common case) never arms a timer.
+pub(super) async fn write_all(
+    wr: &mut WriteHalf,
+    parts: &[&[u8]],
+    shared: &Shared,
+) -> io::Result<usize> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let fut = async {
+        let mut slices: Vec<IoSlice<'_>> = parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| IoSlice::new(p))
+            .collect();
+        let mut bufs = &mut slices[..];
+        while !bufs.is_empty() {
+            let n = wr.write_vectored(bufs).await?;
+            if n == 0 {
+                return Err(io::Error::from(io::ErrorKind::WriteZero));
+            }
+            IoSlice::advance_slices(&mut bufs, n);
+        }
+        // TLS may keep records that did not fit the socket: push them out. TCP: nothing to do.
+        wr.flush().await
+    };
+    let mut fut = std::pin::pin!(fut);
+    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+    let result = match first {
+        Poll::Ready(r) => Ok(r),
+        Poll::Pending => timeout(shared.config.limits.timeout, fut).await,
+    };
+    match result {
+        Ok(Ok(())) => {
+            Stats::add(&shared.stats.bytes_written, total as u64);
+            Ok(total)
+        }
+        Ok(Err(e)) => {
+            Stats::add(&shared.stats.socket_errors, 1);
+            Err(e)
+        }
+        Err(_) => Err(io::Error::from(io::ErrorKind::TimedOut)),
+    }
+}

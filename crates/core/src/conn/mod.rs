@@ -1,0 +1,446 @@
+//! One task per connection, split by job as hyper splits `proto/h1`: reading and writing bytes
+//! (`io`), handing requests to the application and pipelining (`dispatch`), framing and writing
+//! answers (`write`), and the bookkeeping of an answered request (`record`). This file holds the
+//! connection's steps (the PROXY header, the TLS handshake, the HTTP loop) and what it does
+//! between requests, as an explicit state: reading a head, answering, or closing.
+
+mod dispatch;
+mod io;
+mod record;
+mod write;
+
+pub use dispatch::WHOLE_BODY_MAX;
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::BytesMut;
+use tokio::time::Instant;
+
+use crate::body::{BodyShared, ReadSide, RequestBody};
+use crate::exchange::ConnInfo;
+use crate::listener::{PeerAddr, Stream, WriteHalf};
+use crate::proto::head::{BodyFraming, ParsedHead};
+use crate::proxy;
+use crate::server::{Abandoned, Shared};
+use crate::stats::Stats;
+use crate::tls::{self, Accepted};
+
+use dispatch::{answer_for, deadline, dispatch, dispatch_ahead, past, InFlight};
+use io::{client_gone, close, is_head_request, read_head, HeadOutcome};
+use record::{record, Outcome};
+use write::{await_reply, past_deadline, write_error, write_response, write_text};
+
+/// Serve one connection until it closes: the PROXY header when one is expected, the TLS
+/// handshake when the server speaks HTTPS, then the HTTP loop. A panic inside is caught,
+/// counted, and closes only this connection.
+pub(crate) async fn serve(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
+    let stats = shared.stats.clone();
+    let conn: Pin<Box<dyn Future<Output = ()> + Send>> =
+        Box::pin(serve_steps(stream, info, shared));
+    let result = CatchUnwind(AssertUnwindSafe(conn)).await;
+    if result.is_err() {
+        Stats::add(&stats.panics, 1);
+    }
+}
+
+/// The steps before HTTP: the PROXY header (exactly its bytes: what follows may be a TLS
+/// handshake), then TLS or not.
+async fn serve_steps(mut stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
+    if shared.config.proxy_protocol {
+        let read = proxy::read_header(&mut stream, shared.config.limits.timeout, &shared.stats);
+        match Box::pin(read).await {
+            Ok(Some(client)) => info.remote = PeerAddr::Tcp(client),
+            Ok(None) => {}
+            Err(()) => {
+                Stats::add(&shared.stats.rejected, 1);
+                // Plain HTTP can say why; a TLS client would not understand it.
+                if shared.tls.is_none() {
+                    let (_, mut wr) = stream.into_split();
+                    let why = "Bad Request: a PROXY protocol header was expected";
+                    let _ = Box::pin(write_error(&mut wr, 400, why, &[], false, &shared)).await;
+                }
+                return;
+            }
+        }
+    }
+    if shared.tls.is_some() {
+        serve_tls(stream, info, shared).await
+    } else {
+        serve_http(stream, info, shared).await
+    }
+}
+
+/// The TLS handshake, then the HTTP loop. The handshake future is boxed: it holds rustls's
+/// handshake state, which would otherwise widen the future of the connection for as long as it
+/// lives.
+async fn serve_tls(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
+    let Some(tls) = &shared.tls else { return };
+    let accepted = {
+        let mut shutdown = shared.shutdown_rx.clone();
+        let timeout = shared.config.limits.timeout;
+        Box::pin(tls::accept(
+            stream,
+            tls,
+            &shared.stats,
+            timeout,
+            &mut shutdown,
+        ))
+        .await
+    };
+    match accepted {
+        Accepted::Tls(s, tls_info) => {
+            info.tls = Some(tls_info);
+            serve_http(s, info, shared).await
+        }
+        Accepted::PlainHttp(s) => Box::pin(reject_plain_http(s, &shared)).await,
+        Accepted::Closed => {}
+    }
+}
+
+/// One connection between requests: its two halves and what every request of it shares.
+struct Conn {
+    wr: WriteHalf,
+    /// The read side with its buffer; lent to a request's body while the body is read.
+    side: Option<ReadSide>,
+    info: Arc<ConnInfo>,
+    shared: Arc<Shared>,
+}
+
+/// What a connection does after a request: the explicit state of its loop.
+enum Next {
+    /// Read the next request head (keep-alive).
+    ReadHead,
+    /// Close. `linger`: the client may still be sending bytes that will not be read (a refused
+    /// request, an unread body, unanswered pipelined input), so the close reads and drops them
+    /// for a moment, lest they turn into a reset that destroys the answer before it is read.
+    Close { linger: bool },
+}
+
+/// The HTTP/1.1 loop of one connection: read a head, answer it, and go again while the
+/// connection may be kept alive.
+async fn serve_http(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
+    let (rd, wr) = stream.into_split();
+    let mut shutdown = shared.shutdown_rx.clone();
+
+    #[cfg(test)]
+    crate::server::maybe_panic_for_test(&shared);
+
+    let mut conn = Conn {
+        wr,
+        side: Some(ReadSide {
+            rd,
+            buf: BytesMut::new(),
+        }),
+        info: Arc::new(info),
+        shared,
+    };
+    let linger = loop {
+        let Some(mut rs) = conn.side.take() else {
+            break false;
+        };
+        let next = match read_head(&mut rs, &conn.shared, &mut shutdown).await {
+            HeadOutcome::Head(parsed) => conn.answer(parsed, rs).await,
+            HeadOutcome::Close => {
+                conn.side = Some(rs);
+                Next::Close { linger: false }
+            }
+            HeadOutcome::Reject(r) => {
+                let shared = &conn.shared;
+                Stats::add(&shared.stats.requests, 1);
+                Stats::add(&shared.stats.rejected, 1);
+                let is_head = is_head_request(&rs.buf);
+                let _ = write_error(&mut conn.wr, r.status, r.reason, &[], is_head, shared).await;
+                conn.side = Some(rs);
+                Next::Close { linger: true }
+            }
+        };
+        match next {
+            Next::ReadHead if !*shutdown.borrow() => {}
+            Next::ReadHead => break false,
+            Next::Close { linger } => break linger,
+        }
+    };
+    // Pipelined requests we will not answer are unread input too.
+    let Conn {
+        wr, side, shared, ..
+    } = conn;
+    let linger = linger || side.as_ref().is_some_and(|s| !s.buf.is_empty());
+    close(wr, side.filter(|_| linger).map(|s| s.rd), &shared).await;
+}
+
+impl Conn {
+    /// Admit a request whose head was read, hand it to the application and write its answer
+    /// (with those pipelined behind it, for a body-less one).
+    async fn answer(&mut self, parsed: ParsedHead, mut rs: ReadSide) -> Next {
+        let shared = self.shared.clone();
+        let cfg = &shared.config;
+        Stats::add(&shared.stats.requests, 1);
+        let started = Instant::now();
+        let is_head = parsed.method() == b"HEAD";
+
+        if shared.pool.idle() == 0 && shared.pool.qsize() >= cfg.max_queue {
+            // Past the queue bound: say so and when to retry, instead of growing memory.
+            Stats::add(&shared.stats.overloaded, 1);
+            shared.stats.record(503, started.elapsed());
+            let retry: &[&[u8]] = &[b"Retry-After: 1\r\n"];
+            let _ = write_error(
+                &mut self.wr,
+                503,
+                "Service Unavailable",
+                retry,
+                is_head,
+                &shared,
+            )
+            .await;
+            self.side = Some(rs);
+            return Next::Close { linger: true };
+        }
+
+        if let BodyFraming::Length(n) = parsed.framing {
+            let max = cfg.limits.max_body_size;
+            if max > 0 && n > max {
+                Stats::add(&shared.stats.rejected, 1);
+                let _ = write_error(
+                    &mut self.wr,
+                    413,
+                    "Payload Too Large",
+                    &[],
+                    is_head,
+                    &shared,
+                )
+                .await;
+                self.side = Some(rs);
+                return Next::Close { linger: true };
+            }
+            // A small body the client sent with the head may already wait in the socket: take
+            // it now, without waiting, so that it can cross with the head in one piece.
+            if n <= WHOLE_BODY_MAX as u64 && !parsed.expect_continue {
+                let more = rs.read_available(n as usize).await;
+                Stats::add(&shared.stats.bytes_read, more as u64);
+            }
+        }
+
+        let ans = answer_for(&parsed, is_head, cfg);
+        let safe = is_head || parsed.method() == b"GET";
+        if parsed.framing == BodyFraming::None {
+            self.side = Some(rs);
+            let slot = shared.pool.acquire().await;
+            let first = dispatch(
+                parsed,
+                RequestBody::empty(),
+                started,
+                slot,
+                ans,
+                &self.info,
+                &shared,
+            );
+            self.answer_pipelined(first, safe && ans.keep_alive).await
+        } else {
+            let (body, body_shared) = RequestBody::new(
+                rs,
+                parsed.framing,
+                parsed.expect_continue,
+                &cfg.limits,
+                shared.stats.clone(),
+            );
+            let slot = shared.pool.acquire().await;
+            let first = dispatch(parsed, body, started, slot, ans, &self.info, &shared);
+            // Boxed: a request with a body is the rarer case, and its states would otherwise
+            // widen every connection's future (see the_connection_future_stays_small).
+            Box::pin(self.answer_with_body(first, body_shared)).await
+        }
+    }
+
+    /// Wait for the answer to a request with a body and write it; take the read side back.
+    async fn answer_with_body(&mut self, first: InFlight, b: Arc<BodyShared>) -> Next {
+        let shared = self.shared.clone();
+        let InFlight {
+            reply,
+            ans,
+            ticket,
+            done,
+        } = first;
+        let answering = AtomicBool::new(false);
+        let mut out = Vec::new();
+        let wr = &mut self.wr;
+        let work = async {
+            match await_reply(wr, reply, ans, &b, &shared).await {
+                Ok(reply) => {
+                    answering.store(true, Relaxed);
+                    write_response(wr, reply, ans, Some(&b), &shared, &mut out, false).await
+                }
+                Err(failed) => failed,
+            }
+        };
+        // The body holds the read side: a client that goes away shows up as a failed read or
+        // write; the deadline applies all the same.
+        let outcome = tokio::select! {
+            biased;
+            o = work => o,
+            _ = past(deadline(&done, &shared.config)) => {
+                past_deadline(&mut self.wr, ticket, ans, &answering, &[], &shared).await
+            }
+        };
+        let (back, complete, received, client_left) = b.reclaim().await;
+        let outcome = if client_left {
+            // The application saw a read error; the client is what went wrong.
+            shared.dispatch.cancel(ticket, Abandoned::ClientGone);
+            Outcome::abandoned()
+        } else {
+            outcome
+        };
+        self.side = back;
+        record(&shared, &self.info, done, received, &outcome);
+        if outcome.keep && complete {
+            Next::ReadHead
+        } else {
+            Next::Close { linger: !complete }
+        }
+    }
+
+    /// Answer a request without a body. A safe one with more complete heads behind it in the
+    /// buffer (`ahead`): those go to the application now too, and the answers go out in order,
+    /// several per write when they are ready.
+    async fn answer_pipelined(&mut self, first: InFlight, ahead: bool) -> Next {
+        let shared = self.shared.clone();
+        let mut queue = VecDeque::from([first]);
+        if let (true, Some(rs)) = (ahead, self.side.as_mut()) {
+            dispatch_ahead(&mut queue, rs, &self.info, &shared);
+        }
+        let mut out = Vec::new();
+        let mut next = Next::ReadHead;
+        while let Some(f) = queue.pop_front() {
+            let InFlight {
+                reply,
+                ans,
+                done,
+                ticket,
+            } = f;
+            let answering = AtomicBool::new(false);
+            let (wr, side) = (&mut self.wr, &mut self.side);
+            // Boxed: the three waits together would widen every connection's future.
+            let outcome = Box::pin(async {
+                let work = async {
+                    let reply = reply.take().await;
+                    answering.store(true, Relaxed);
+                    let hold = queue.front_mut().is_some_and(InFlight::is_ready);
+                    write_response(wr, reply, ans, None, &shared, &mut out, hold).await
+                };
+                tokio::select! {
+                    biased;
+                    o = work => o,
+                    _ = client_gone(side.as_mut(), &shared) => {
+                        shared.dispatch.cancel(ticket, Abandoned::ClientGone);
+                        Outcome::abandoned()
+                    }
+                    _ = past(deadline(&done, &shared.config)) => {
+                        let held = std::mem::take(&mut out);
+                        past_deadline(wr, ticket, ans, &answering, &held, &shared).await
+                    }
+                }
+            })
+            .await;
+            record(&shared, &self.info, done, 0, &outcome);
+            if !outcome.keep {
+                // Requests dispatched ahead and not answered: a client that pipelines retries
+                // them (RFC 9112 section 9.3.2); they were safe methods only.
+                next = Next::Close { linger: false };
+                break;
+            }
+        }
+        for f in queue {
+            shared.dispatch.cancel(f.ticket, Abandoned::ClientGone);
+            record(&shared, &self.info, f.done, 0, &Outcome::abandoned());
+        }
+        next
+    }
+}
+
+/// The body of the answer to plain HTTP on a TLS port (the original server's NoSSLError).
+const PLAIN_HTTP_ON_TLS: &str =
+    "This port speaks HTTPS: the client sent a plain HTTP request. Use https:// instead.\n";
+
+/// Answer a client that sent plain HTTP to a TLS port with a plain-text 400, then close.
+async fn reject_plain_http(stream: Stream, shared: &Shared) {
+    Stats::add(&shared.stats.requests, 1);
+    Stats::add(&shared.stats.rejected, 1);
+    let (rd, mut wr) = stream.into_split();
+    let _ = write_text(
+        &mut wr,
+        400,
+        "Bad Request",
+        &[],
+        PLAIN_HTTP_ON_TLS,
+        false,
+        shared,
+    )
+    .await;
+    close(wr, Some(rd), shared).await;
+}
+
+/// Poll a future inside `catch_unwind`, so a panic ends only this future.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<AssertUnwindSafe<F>> {
+    type Output = Result<F::Output, ()>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut inner.0).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
+
+impl<F> Unpin for CatchUnwind<F> {}
+
+#[cfg(test)]
+mod tests {
+    use super::dispatch::{Done, Pending};
+    use super::*;
+
+    /// An idle keep-alive connection costs its task's future (this size), the socket, and no
+    /// read buffer. Guard the future's size so that idle connections stay cheap.
+    #[tokio::test]
+    async fn the_connection_future_stays_small() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = l.local_addr().expect("addr");
+        let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let (server, _) = l.accept().await.expect("accept");
+        let config = crate::config::ServerConfig::new(crate::config::BindAddr::Tcp(addr));
+        let shared = crate::server::Shared::for_test(config);
+        let info = ConnInfo::new(PeerAddr::Unix, PeerAddr::Unix);
+        let fut = serve_http(Stream::Tcp(server), info, shared.clone());
+        let size = std::mem::size_of_val(&fut);
+        eprintln!(
+            "connection future: {size} bytes; in flight {} reply {} done {} out {}",
+            std::mem::size_of::<InFlight>(),
+            std::mem::size_of::<Pending>(),
+            std::mem::size_of::<Done>(),
+            std::mem::size_of::<Outcome>()
+        );
+        assert!(size < 3072, "the connection future grew to {size} bytes");
+        drop(fut);
+        // What a connection task really holds: the TLS handshake (boxed) or the HTTP loop.
+        let (server, _) = {
+            let _c2 = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            l.accept().await.expect("accept")
+        };
+        let info = ConnInfo::new(PeerAddr::Unix, PeerAddr::Unix);
+        let fut = serve_steps(Stream::Tcp(server), info, shared);
+        let outer = std::mem::size_of_val(&fut);
+        eprintln!("connection future with the TLS step: {outer} bytes");
+        assert!(outer < 3072, "the connection future grew to {outer} bytes");
+        drop(fut);
+        drop(client);
+    }
+}

@@ -1,0 +1,366 @@
+//! Framing and writing answers: whole ones (joined with the pipelined answers ready behind
+//! them), streams (their waiting chunks in one write), the server's own short answers, and the
+//! interim `100 Continue`.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+use super::dispatch::Pending;
+use super::io::write_all;
+use super::record::Outcome;
+use crate::body::BodyShared;
+use crate::config::Protocol;
+use crate::exchange::{Reply, StreamEvent, StreamReceiver};
+use crate::listener::WriteHalf;
+use crate::proto::encode::{self, chunk_header, Answer, Framing, ResponseHead};
+use crate::server::{Abandoned, Shared, Ticket};
+
+/// Bodies up to this size are copied behind the head so the response goes out in one write.
+pub(super) const COALESCE_LIMIT: usize = 16 * 1024;
+
+/// Ready pipelined answers are joined into one write up to this many bytes.
+pub(super) const AHEAD_FLUSH: usize = 64 * 1024;
+
+/// A streamed response writes what is waiting, up to this many bytes or chunks, in one go.
+pub(super) const STREAM_COALESCE: usize = 256 * 1024;
+
+pub(super) const STREAM_COALESCE_CHUNKS: usize = 64;
+
+/// Wait for the answer to a request with a body. Under `Expect: 100-continue` the interim
+/// response goes out when the application first reads; `Err` when it could not be written.
+pub(super) async fn await_reply(
+    wr: &mut WriteHalf,
+    reply: Pending,
+    ans: Answer,
+    body: &BodyShared,
+    shared: &Shared,
+) -> Result<Result<Reply, ()>, Outcome> {
+    let Pending::Waiting(mut rx) = reply else {
+        return Ok(reply.take().await);
+    };
+    if !body
+        .continue_pending
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        return Ok(rx.await.map_err(drop));
+    }
+    tokio::select! {
+        r = &mut rx => Ok(r.map_err(drop)),
+        _ = body.continue_wanted.notified() => {
+            // The application's first read: now the client may send the body.
+            if ans.http11 && write_all(wr, &[b"HTTP/1.1 100 Continue\r\n\r\n"], shared).await.is_err() {
+                // The client is not there to read it.
+                return Err(Outcome::abandoned());
+            }
+            Ok(rx.await.map_err(drop))
+        }
+    }
+}
+
+/// Write the application's response. A whole response is added to `out`, which is written
+/// unless `hold` (the next pipelined answer is ready and joins it), up to `AHEAD_FLUSH` bytes;
+/// anything else writes what `out` holds first.
+pub(super) async fn write_response(
+    wr: &mut WriteHalf,
+    reply: Result<Reply, ()>,
+    ans: Answer,
+    body: Option<&BodyShared>,
+    shared: &Shared,
+    out: &mut Vec<u8>,
+    hold: bool,
+) -> Outcome {
+    let cfg = &shared.config;
+    let fail = |status| Outcome {
+        keep: false,
+        status,
+        bytes: 0,
+        body_bytes: 0,
+        abandoned: false,
+    };
+    let is_full = matches!(reply, Ok(Reply::Full(..)));
+    if !is_full && !out.is_empty() {
+        let held = std::mem::take(out);
+        if write_all(wr, &[&held], shared).await.is_err() {
+            return fail(500);
+        }
+    }
+    let mut keep = ans.keep_alive
+        && !*shared.shutdown_rx.borrow()
+        && body.is_none_or(BodyShared::reusable_hint);
+    match reply {
+        Err(_) => {
+            // The application dropped the request without an answer.
+            let bytes = write_error(wr, 500, "Internal Server Error", &[], ans.is_head, shared)
+                .await
+                .unwrap_or(0);
+            Outcome {
+                keep: false,
+                status: 500,
+                bytes: bytes as u64,
+                body_bytes: 0,
+                abandoned: false,
+            }
+        }
+        Ok(Reply::Full(head, bytes)) => {
+            let len = bytes.len() as u64;
+            let (framing, k) = encode::framing(&head, &ans, Some(len));
+            keep = k && keep;
+            let body_bytes: &[u8] = match framing {
+                Framing::Length(n) => {
+                    if n != len {
+                        // The declared length does not match: send at most what was declared
+                        // and close, so the client cannot mistake the body for whole.
+                        keep = false;
+                    }
+                    &bytes[..(n.min(len) as usize)]
+                }
+                Framing::Close => {
+                    keep = false;
+                    &bytes
+                }
+                _ => &[],
+            };
+            let before = out.len();
+            out.reserve(256 + body_bytes.len().min(COALESCE_LIMIT));
+            encode::encode_head(
+                &head,
+                &ans,
+                framing,
+                Some(len),
+                keep,
+                &cfg.server_software,
+                out,
+            );
+            let head_bytes = (out.len() - before) as u64;
+            let body_len = body_bytes.len() as u64;
+            let ok = if body_bytes.len() > COALESCE_LIMIT {
+                let held = std::mem::take(out);
+                write_all(wr, &[&held, body_bytes], shared).await
+            } else {
+                out.extend_from_slice(body_bytes);
+                if hold && keep && out.len() < AHEAD_FLUSH {
+                    Ok(0)
+                } else {
+                    let held = std::mem::take(out);
+                    write_all(wr, &[&held], shared).await
+                }
+            };
+            match ok {
+                // Each answer counts its own bytes, also when a later write carries them.
+                Ok(_) => Outcome {
+                    keep,
+                    status: head.status(),
+                    bytes: head_bytes + body_len,
+                    body_bytes: body_len,
+                    abandoned: false,
+                },
+                Err(_) => fail(head.status()),
+            }
+        }
+        Ok(Reply::Stream(head, rx)) => {
+            let (framing, k) = encode::framing(&head, &ans, None);
+            keep = k && keep;
+            let mut head_out = Vec::with_capacity(256);
+            encode::encode_head(
+                &head,
+                &ans,
+                framing,
+                None,
+                keep,
+                &cfg.server_software,
+                &mut head_out,
+            );
+            let Ok(head_bytes) = write_all(wr, &[&head_out], shared).await else {
+                return fail(head.status());
+            };
+            let (whole, body_bytes) = write_stream(wr, rx, framing, shared).await;
+            Outcome {
+                keep: whole && keep,
+                status: head.status(),
+                bytes: head_bytes as u64 + body_bytes,
+                body_bytes,
+                abandoned: false,
+            }
+        }
+    }
+}
+
+/// Write the body of a streamed response. Returns whether it ended cleanly and whole.
+pub(super) async fn write_stream(
+    wr: &mut WriteHalf,
+    mut rx: StreamReceiver,
+    framing: Framing,
+    shared: &Shared,
+) -> (bool, u64) {
+    let mut sent: u64 = 0;
+    let mut next: Option<StreamEvent> = None;
+    loop {
+        let event = match next.take() {
+            Some(e) => Some(e),
+            None => rx.recv().await,
+        };
+        match event {
+            // The sender went away without End: treat as cut.
+            None | Some(StreamEvent::Abort) => return (false, sent),
+            Some(StreamEvent::End) => {
+                let whole = match framing {
+                    Framing::Chunked => write_all(wr, &[b"0\r\n\r\n"], shared).await.is_ok(),
+                    Framing::Length(n) => sent == n,
+                    Framing::Close => false,
+                    Framing::Empty => true,
+                };
+                return (whole, sent);
+            }
+            Some(StreamEvent::Data(first)) => {
+                // Take every chunk already waiting too, and write them with one syscall: an app
+                // that streams many small chunks then costs few writes (and one chunk header).
+                let mut chunks = vec![first];
+                let mut total = chunks[0].len();
+                while total < STREAM_COALESCE && chunks.len() < STREAM_COALESCE_CHUNKS {
+                    match rx.try_recv() {
+                        Some(StreamEvent::Data(c)) => {
+                            total += c.len();
+                            chunks.push(c);
+                        }
+                        Some(other) => {
+                            next = Some(other);
+                            break;
+                        }
+                        None => break,
+                    }
+                }
+                if total == 0 {
+                    continue;
+                }
+                let mut parts: Vec<&[u8]> = Vec::with_capacity(chunks.len() + 2);
+                let mut header = Vec::new();
+                let ok = match framing {
+                    Framing::Empty => Ok(0),
+                    Framing::Close => {
+                        parts.extend(chunks.iter().map(|c| &c[..]));
+                        write_all(wr, &parts, shared).await
+                    }
+                    Framing::Chunked => {
+                        chunk_header(&mut header, total);
+                        parts.push(&header);
+                        parts.extend(chunks.iter().map(|c| &c[..]));
+                        parts.push(b"\r\n");
+                        write_all(wr, &parts, shared).await
+                    }
+                    Framing::Length(n) => {
+                        let mut room = n.saturating_sub(sent) as usize;
+                        for c in &chunks {
+                            let take = c.len().min(room);
+                            parts.push(&c[..take]);
+                            room -= take;
+                        }
+                        let r = write_all(wr, &parts, shared).await;
+                        if total as u64 > n.saturating_sub(sent) {
+                            // More than the declared Content-Length: cut here.
+                            return (false, n);
+                        }
+                        r
+                    }
+                };
+                // The bytes left the window (written, or dropped for a HEAD): room for more.
+                rx.written(total);
+                sent += total as u64;
+                if ok.is_err() {
+                    return (false, sent);
+                }
+            }
+        }
+    }
+}
+
+/// A request ran past `request_timeout`: the application is told, and the client gets 503 if
+/// nothing of the answer went out yet (after `held`, the answers before it), else a closed
+/// connection. Counted as a 503 either way.
+pub(super) async fn past_deadline(
+    wr: &mut WriteHalf,
+    ticket: Ticket,
+    ans: Answer,
+    answering: &AtomicBool,
+    held: &[u8],
+    shared: &Shared,
+) -> Outcome {
+    shared.dispatch.cancel(ticket, Abandoned::Deadline);
+    let mut bytes = 0;
+    if !answering.load(Relaxed) && (held.is_empty() || write_all(wr, &[held], shared).await.is_ok())
+    {
+        bytes = write_error(wr, 503, "Service Unavailable", &[], ans.is_head, shared)
+            .await
+            .unwrap_or(0);
+    }
+    Outcome {
+        keep: false,
+        status: 503,
+        bytes: bytes as u64,
+        body_bytes: 0,
+        abandoned: false,
+    }
+}
+
+/// A short `text/plain` answer with `Connection: close` and optional extra header lines.
+///
+/// The server's own answers always close the connection. They speak the highest version the
+/// server is configured for, and carry no body when they answer a HEAD request.
+pub(super) async fn write_error(
+    wr: &mut WriteHalf,
+    status: u16,
+    reason: &str,
+    extra: &[&[u8]],
+    is_head: bool,
+    shared: &Shared,
+) -> io::Result<usize> {
+    write_text(
+        wr,
+        status,
+        reason,
+        extra,
+        &format!("{reason}\n"),
+        is_head,
+        shared,
+    )
+    .await
+}
+
+/// A `text/plain` answer with `Connection: close`, extra header lines and the given body (left
+/// out for HEAD).
+pub(super) async fn write_text(
+    wr: &mut WriteHalf,
+    status: u16,
+    reason: &str,
+    extra: &[&[u8]],
+    body: &str,
+    is_head: bool,
+    shared: &Shared,
+) -> io::Result<usize> {
+    let head = ResponseHead::plain(status, reason);
+    let ans = Answer {
+        http11: shared.config.protocol == Protocol::Http11,
+        is_head,
+        keep_alive: false,
+    };
+    let mut out = Vec::with_capacity(256);
+    let len = body.len() as u64;
+    encode::encode_head(
+        &head,
+        &ans,
+        Framing::Length(len),
+        Some(len),
+        false,
+        &shared.config.server_software,
+        &mut out,
+    );
+    // Extra header lines go before the blank line that ends the head.
+    out.truncate(out.len() - 2);
+    for line in extra {
+        out.extend_from_slice(line);
+    }
+    out.extend_from_slice(b"\r\n");
+    if !is_head {
+        out.extend_from_slice(body.as_bytes());
+    }
+    write_all(wr, &[&out], shared).await
+}
