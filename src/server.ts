@@ -325,8 +325,14 @@ export class Server {
   start(): Promise<void> {
     if (this.#starting && !this.#stopping) return this.#starting
     this.#stopping = undefined
-    this.#starting = this.#start()
-    return this.#starting
+    // Also for what #start throws before its own try (the native options, such as a host name
+    // for an IP address): a GatehouseError, and a start() that can be tried again.
+    const starting: Promise<void> = this.#start().catch((e: unknown) => {
+      if (this.#starting === starting) this.#starting = undefined
+      throw fromNative(e)
+    })
+    this.#starting = starting
+    return starting
   }
 
   async #start(): Promise<void> {
