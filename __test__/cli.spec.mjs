@@ -269,3 +269,13 @@ test('--debug, or DEBUG=gatehouse, adds the stack trace after the line', async (
     t.regex(r.err, /code: 'GH_ERR_INVALID_OPTION'/)
   }
 })
+
+unixOnly('with NODE_OPTIONS="--import tsx", --app-threads 2 serves a .ts module from the worker threads', async (t) => {
+  const { child, line, exited } = startCli(t, ['__test__/fixtures/typed-app.ts', '--bind', '127.0.0.1:0', '--app-threads', '2'], { NODE_OPTIONS: '--import tsx' })
+  const port = /:(\d+)$/.exec(await line)[1]
+  const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'User-Agent': 'ava' } })
+  t.is(res.status, 200)
+  t.regex(await res.text(), /^thread [1-9]\d*: ava$/, 'answered by a worker thread (the main thread is 0)')
+  child.kill('SIGTERM')
+  t.is((await exited).code, 0)
+})

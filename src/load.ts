@@ -1,6 +1,9 @@
 /** Loading an application module by name, for the CLI and for `appThreads` workers. */
-import { resolve as resolvePath } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join, resolve as resolvePath } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { isMainThread } from 'node:worker_threads'
 
 import type { App } from './types'
 
@@ -62,4 +65,50 @@ export function explainLoadError(target: string, e: unknown): string {
     return `SyntaxError: ${firstLine}${isPath ? ` (node --check ${spec} shows where)` : ''}`
   }
   return `${e.name === 'Error' ? '' : `${e.name}: `}${firstLine}`
+}
+
+/** The `--import` modules this process was started with: its command line, then NODE_OPTIONS. */
+function importFlags(): string[] {
+  const args = [...process.execArgv, ...splitOptions(process.env.NODE_OPTIONS ?? '')]
+  const out: string[] = []
+  args.forEach((a, i) => {
+    if (a === '--import' && args[i + 1] !== undefined) out.push(args[i + 1] as string)
+    else if (a.startsWith('--import=')) out.push(a.slice('--import='.length))
+  })
+  return out
+}
+
+/** NODE_OPTIONS split as Node.js splits it: on spaces, with "double quotes" and \\ escapes inside them. */
+function splitOptions(s: string): string[] {
+  const out: string[] = []
+  for (const m of s.matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)) {
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string))
+  }
+  return out
+}
+
+/**
+ * Register tsx's hooks in an `appThreads` worker when the process was started with
+ * `--import tsx` (NODE_OPTIONS="--import tsx"), before the worker loads the application.
+ *
+ * A worker runs the process's `--import` modules too, but tsx's entry registers its hooks on the
+ * main thread only (on Node.js 20, and 22 and 24 before 22.22.3 and 24.11.1), so a TypeScript
+ * application that the main thread loads failed in the workers with ERR_UNKNOWN_FILE_EXTENSION.
+ * tsx's API registers them for the thread it runs in. Where tsx has registered itself as well,
+ * the second set is redundant: the first hook to load a .ts file answers it.
+ */
+export async function registerTsxInWorker(): Promise<void> {
+  if (isMainThread || !importFlags().some((spec) => spec === 'tsx' || spec === 'tsx/esm')) return
+  const { register } = (await import(tsxApi())) as { register: () => unknown }
+  register()
+}
+
+/** The ES module of tsx's `tsx/esm/api` export, found from the working directory as `--import tsx` is. */
+function tsxApi(): string {
+  // Through the "import" condition of its exports map: its CommonJS build cannot register
+  // hooks from a worker on Node.js 20, and require.resolve would pick that one.
+  const manifest = createRequire(join(process.cwd(), 'noop.js')).resolve('tsx/package.json')
+  const entry = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> }).exports?.['./esm/api']?.import?.default
+  if (entry === undefined) throw new Error(`${manifest} has no "./esm/api" export to register tsx in a worker thread with`)
+  return pathToFileURL(join(dirname(manifest), entry)).href
 }
