@@ -102,7 +102,8 @@ export const binding: typeof Binding = load()
 export type NativeServer = Binding.NativeServer
 export type NativeLane = Binding.NativeLane
 export type NativeOptions = Binding.NativeOptions
-export type NativeStats = Binding.NativeStats
+// Re-exported, not aliased: the public API names it (Server.nativeStats), and the docs show it.
+export type { NativeStats } from '../index'
 export type NativeHistogram = Binding.NativeHistogram
 export type NativeSsl = Binding.NativeSsl
 export type NativeIdentity = Binding.NativeIdentity
