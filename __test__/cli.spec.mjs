@@ -279,3 +279,13 @@ unixOnly('with NODE_OPTIONS="--import tsx", --app-threads 2 serves a .ts module 
   child.kill('SIGTERM')
   t.is((await exited).code, 0)
 })
+
+test("the README's CLI synopsis and --help list the same flags", async (t) => {
+  const help = await runCli(t, ['--help'])
+  const fromHelp = new Set([...help.out.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]))
+  const readme = fs.readFileSync(path.resolve('README.md'), 'utf8')
+  const synopsis = /## CLI\n\n```\n([\s\S]*?)```/.exec(readme)[1]
+  const fromReadme = new Set(synopsis.match(/--[a-z-]+/g))
+  t.true(fromHelp.has('--debug'))
+  t.deepEqual([...fromReadme].sort(), [...fromHelp].sort())
+})

@@ -308,8 +308,8 @@ function bindFailure(e: Error, flag: string, bind: BindAddr): string {
   }
   const dir = unix && isErrno(errno, 'ENOENT') ? missingDir(bind) : undefined
   if (dir) return `cannot listen on ${where}: the directory ${dir} does not exist; create it or pick another path`
-  if (isErrno(errno, 'EADDRNOTAVAIL')) {
-    return `cannot listen on ${where}: ${(bind as [string, number])[0]} is not an address of this machine; use 127.0.0.1, 0.0.0.0 (every IPv4 address), [::] or one of its addresses`
+  if (Array.isArray(bind) && isErrno(errno, 'EADDRNOTAVAIL')) {
+    return `cannot listen on ${where}: ${bind[0]} is not an address of this machine; use 127.0.0.1, 0.0.0.0 (every IPv4 address), [::] or one of its addresses`
   }
   if (/is not an IP address/.test(e.message)) {
     return `cannot listen on ${where}: ${flag} takes an IP address, not a host name: 127.0.0.1 (this machine only), 0.0.0.0 (every IPv4 address) or [::]`
