@@ -116,12 +116,16 @@ function runCli(t, args, { env = {}, ...options } = {}) {
   })
 }
 
-/** The CLI failed as a user should see it: the exit code, one line on stderr matching `line`, nothing on stdout. */
+/**
+ * The CLI failed as a user should see it: the exit code, one line on stderr (`gatehouse: ` and
+ * `line`, or matching `line` when it is a RegExp), nothing on stdout.
+ */
 function failsWith(t, r, code, line) {
   t.is(r.signal, null, 'it exits by itself')
   t.is(r.code, code)
   t.regex(r.err, /^gatehouse: [^\n]+\n$/, 'exactly one line')
-  t.regex(r.err, line)
+  if (typeof line === 'string') t.is(r.err, `gatehouse: ${line}\n`)
+  else t.regex(r.err, line)
   t.notRegex(r.err, /\bat .*:\d+:\d+/, 'no stack trace')
   t.is(r.out, '', 'no Listening line')
 }
@@ -161,17 +165,17 @@ test('a port in use is one line that names it and says what to do, exit 1', asyn
   t.teardown(() => taken.close())
   const { port } = taken.address()
   const r = await runCli(t, ['examples/hello.js', '--bind', `127.0.0.1:${port}`])
-  failsWith(t, r, 1, new RegExp(`^gatehouse: cannot listen on 127\\.0\\.0\\.1:${port}: another process listens there; stop it or pick another --bind\\n$`))
+  failsWith(t, r, 1, `cannot listen on 127.0.0.1:${port}: another process listens there; stop it or pick another --bind`)
 })
 
 test('--threads 0 is one line naming the flag and the value, exit 2', async (t) => {
   const r = await runCli(t, ['examples/hello.js', '--threads', '0'])
-  failsWith(t, r, 2, /^gatehouse: --threads: expected an integer >= 1, got 0\n$/)
+  failsWith(t, r, 2, '--threads: expected an integer >= 1, got 0')
 })
 
 test('a port above 65535 is one line, exit 2', async (t) => {
   const r = await runCli(t, ['examples/hello.js', '--bind', '127.0.0.1:99999'])
-  failsWith(t, r, 2, /^gatehouse: --bind: port 99999 is out of range \(0 to 65535, 0 picks a free one\); see gatehouse --help\n$/)
+  failsWith(t, r, 2, '--bind: port 99999 is out of range (0 to 65535, 0 picks a free one); see gatehouse --help')
 })
 
 test('a host name given to --bind is one line asking for an IP address, exit 2', async (t) => {
@@ -188,7 +192,7 @@ test('an address this machine does not have is one line, exit 1', async (t) => {
 unixOnly('a UNIX socket in a missing directory is one line naming the directory, exit 1', async (t) => {
   const dir = path.join(os.tmpdir(), `gh-missing-${process.pid}`)
   const r = await runCli(t, ['examples/hello.js', '--bind', `unix:${dir}/app.sock`])
-  failsWith(t, r, 1, new RegExp(`^gatehouse: cannot listen on unix:${dir}/app\\.sock: the directory ${dir} does not exist; create it or pick another path\\n$`))
+  failsWith(t, r, 1, `cannot listen on unix:${dir}/app.sock: the directory ${dir} does not exist; create it or pick another path`)
 })
 
 // Root may bind any port: run the CLI as nobody, where this machine lets that happen.
@@ -197,14 +201,14 @@ const lowPortRefused =
 const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
 ;(lowPortRefused ? test : test.skip)('a port below 1024 without the privilege is one line with what to do, exit 1', async (t) => {
   const r = await runCli(t, [path.resolve('examples/hello.js'), '--bind', '127.0.0.1:80'], { ...asNobody, cwd: os.tmpdir() })
-  failsWith(t, r, 1, /^gatehouse: cannot listen on 127\.0\.0\.1:80: ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port from 1024 up\n$/)
+  failsWith(t, r, 1, 'cannot listen on 127.0.0.1:80: ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port from 1024 up')
 })
 
 test('a missing module file, or a package that is not installed, is one line, exit 2', async (t) => {
   const file = await runCli(t, ['no/such/module.js'])
-  failsWith(t, file, 2, new RegExp(`^gatehouse: cannot load no/such/module\\.js: there is no file ${path.resolve('no/such/module.js').replaceAll('.', '\\.')}\\n$`))
+  failsWith(t, file, 2, `cannot load no/such/module.js: there is no file ${path.resolve('no/such/module.js')}`)
   const pkg = await runCli(t, ['no-such-package-here'])
-  failsWith(t, pkg, 2, /^gatehouse: cannot load no-such-package-here: no package named no-such-package-here is installed here; install it, or give a path \(\.\/no-such-package-here\.js\)\n$/)
+  failsWith(t, pkg, 2, 'cannot load no-such-package-here: no package named no-such-package-here is installed here; install it, or give a path (./no-such-package-here.js)')
 })
 
 test('a .ts module without a loader is one line that says how to run it with tsx, exit 2', async (t) => {
@@ -225,11 +229,11 @@ test('a module with a syntax error, or one that throws while loading, is one lin
     'missing-dep.mjs': "import 'no-such-dependency'\nexport const app = () => []\n",
   })
   const [esm, cjs, thrown, dep] = await Promise.all(['broken.mjs', 'broken.cjs', 'throws.mjs', 'missing-dep.mjs'].map((f) => runCli(t, [path.join(dir, f)])))
-  const at = (f) => path.join(dir, f).replaceAll('.', '\\.')
-  failsWith(t, esm, 2, new RegExp(`^gatehouse: cannot load ${at('broken.mjs')}: SyntaxError: Unexpected token ';' \\(node --check ${at('broken.mjs')} shows where\\)\\n$`))
-  failsWith(t, cjs, 2, new RegExp(`^gatehouse: cannot load ${at('broken.cjs')}: SyntaxError: Unexpected token ';' \\(${at('broken.cjs')}:2\\)\\n$`))
-  failsWith(t, thrown, 2, new RegExp(`^gatehouse: cannot load ${at('throws.mjs')}: DATABASE_URL is not set\\n$`))
-  failsWith(t, dep, 2, new RegExp(`^gatehouse: cannot load ${at('missing-dep.mjs')}: Cannot find package 'no-such-dependency' imported from ${at('missing-dep.mjs')}\\n$`))
+  const at = (f) => path.join(dir, f)
+  failsWith(t, esm, 2, `cannot load ${at('broken.mjs')}: SyntaxError: Unexpected token ';' (node --check ${at('broken.mjs')} shows where)`)
+  failsWith(t, cjs, 2, `cannot load ${at('broken.cjs')}: SyntaxError: Unexpected token ';' (${at('broken.cjs')}:2)`)
+  failsWith(t, thrown, 2, `cannot load ${at('throws.mjs')}: DATABASE_URL is not set`)
+  failsWith(t, dep, 2, `cannot load ${at('missing-dep.mjs')}: Cannot find package 'no-such-dependency' imported from ${at('missing-dep.mjs')}`)
 })
 
 test('--metrics on a port in use is one line, exit 1, and the main port is closed again', async (t) => {
@@ -239,7 +243,7 @@ test('--metrics on a port in use is one line, exit 1, and the main port is close
   const port = await freePort()
   const metrics = taken.address().port
   const r = await runCli(t, ['examples/hello.js', '--bind', `127.0.0.1:${port}`, '--metrics', `127.0.0.1:${metrics}`])
-  failsWith(t, r, 1, new RegExp(`^gatehouse: cannot listen on 127\\.0\\.0\\.1:${metrics}: another process listens there; stop it or pick another --metrics\\n$`))
+  failsWith(t, r, 1, `cannot listen on 127.0.0.1:${metrics}: another process listens there; stop it or pick another --metrics`)
   t.true(await refused(port), `nothing listens on ${port}`)
 })
 
@@ -247,14 +251,14 @@ test('--pid in a missing directory is one line, exit 1, and nothing is left list
   const port = await freePort()
   const dir = path.join(os.tmpdir(), `gh-missing-${process.pid}`)
   const r = await runCli(t, ['examples/hello.js', '--bind', `127.0.0.1:${port}`, '--pid', path.join(dir, 'app.pid')])
-  failsWith(t, r, 1, new RegExp(`^gatehouse: --pid: cannot write ${path.join(dir, 'app.pid').replaceAll('.', '\\.')}: the directory ${dir} does not exist; create it or pick another file\\n$`))
+  failsWith(t, r, 1, `--pid: cannot write ${path.join(dir, 'app.pid')}: the directory ${dir} does not exist; create it or pick another file`)
   t.true(await refused(port), `nothing listens on ${port}`)
 })
 
 test('--access-log in a missing directory is one line, exit 2', async (t) => {
   const dir = path.join(os.tmpdir(), `gh-missing-${process.pid}`)
   const r = await runCli(t, ['examples/hello.js', '--bind', '127.0.0.1:0', '--access-log', path.join(dir, 'access.log')])
-  failsWith(t, r, 2, new RegExp(`^gatehouse: --access-log: cannot open ${path.join(dir, 'access.log').replaceAll('.', '\\.')}: the directory ${dir} does not exist; create it or pick another file\\n$`))
+  failsWith(t, r, 2, `--access-log: cannot open ${path.join(dir, 'access.log')}: the directory ${dir} does not exist; create it or pick another file`)
 })
 
 test('--debug, or DEBUG=gatehouse, adds the stack trace after the line', async (t) => {
