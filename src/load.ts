@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve as resolvePath } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { isMainThread } from 'node:worker_threads'
 
 import type { App } from './types'
@@ -46,7 +46,7 @@ export function explainLoadError(target: string, e: unknown): string {
   if (!(e instanceof Error)) return `it threw ${String(e)}`
   const code = (e as NodeJS.ErrnoException).code
   const firstLine = e.message.split('\n')[0] as string
-  if (code === 'ERR_MODULE_NOT_FOUND' && (e as { url?: string }).url === url) {
+  if (code === 'ERR_MODULE_NOT_FOUND' && ((e as { url?: string }).url === url || firstLine.startsWith(`Cannot find module '${resolvePath(spec)}' `))) {
     return `there is no file ${resolvePath(spec)}`
   }
   // A package that is not installed: only when the missing package is MODULE itself, imported
@@ -59,9 +59,9 @@ export function explainLoadError(target: string, e: unknown): string {
   }
   if (e instanceof SyntaxError) {
     // A CommonJS syntax error names its file and line in the stack's first line; an ES module's
-    // does not, but `node --check` shows it.
-    const where = /^(\S+:\d+)$/m.exec(e.stack?.split('\n')[0] ?? '')?.[1]
-    if (where) return `SyntaxError: ${firstLine} (${where})`
+    // does not on Node.js 20 (a file: URL there, if a version adds it), but `node --check` shows it.
+    const where = /^(\S+):(\d+)$/.exec(e.stack?.split('\n')[0] ?? '')
+    if (where) return `SyntaxError: ${firstLine} (${where[1]?.startsWith('file:') ? fileURLToPath(where[1]) : where[1]}:${where[2]})`
     return `SyntaxError: ${firstLine}${isPath ? ` (node --check ${spec} shows where)` : ''}`
   }
   return `${e.name === 'Error' ? '' : `${e.name}: `}${firstLine}`
