@@ -55,7 +55,7 @@ export function explainLoadError(target: string, e: unknown): string {
     return `no package named ${spec} is installed here; install it, or give a path (./${spec}.js)`
   }
   if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?tsx?$/.test(spec)) {
-    return `Node.js does not run ${/\.[cm]?tsx?$/.exec(spec)?.[0]} files by itself; load a TypeScript loader: npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse ${target}`
+    return `Node.js does not run ${/\.[cm]?tsx?$/.exec(spec)?.[0]} files by itself; run it through a loader: npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse ${target}`
   }
   if (e instanceof SyntaxError) {
     // A CommonJS syntax error names its file and line in the stack's first line; an ES module's
