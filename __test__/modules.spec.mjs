@@ -15,7 +15,7 @@ test('ESM import and CommonJS require expose the same API', async (t) => {
 })
 
 test('the package resolves by name through its exports map, both ways', async (t) => {
-  const byName = await import('gatehouse')
-  const required = createRequire(import.meta.url)('gatehouse')
+  const byName = await import('@gatehouse/server')
+  const required = createRequire(import.meta.url)('@gatehouse/server')
   t.is(byName.Server, required.Server)
 })

@@ -1,8 +1,8 @@
 // The package as users get it: `npm pack` the main package (with the manifest the release
 // publishes) and this machine's platform package, install both into a fresh folder with npm
 // offline and no Rust toolchain or C compiler on PATH, then use gatehouse from there: ESM,
-// CommonJS, TypeScript (node16 and bundler resolution) and `npx gatehouse`. Without the platform
-// package, importing gatehouse must fail with one clear error.
+// CommonJS, TypeScript (node16 and bundler resolution), `npx gatehouse` and `npx @gatehouse/server`.
+// Without the platform package, importing gatehouse must fail with one clear error.
 import { execFile, spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
@@ -196,7 +196,7 @@ serial('installed without Rust, an ES module app starts a server and answers', a
   const { app } = await setup()
   fs.writeFileSync(
     path.join(app, 'esm-app.mjs'),
-    `import { Server } from 'gatehouse'
+    `import { Server } from '@gatehouse/server'
 const server = new Server(['127.0.0.1', 0], (environ, startResponse) => {
   startResponse('200 OK', [['Content-Type', 'text/plain']])
   return ['esm ' + environ.PATH_INFO]
@@ -218,7 +218,7 @@ serial('installed without Rust, a CommonJS app starts a server and answers', asy
   const { app } = await setup()
   fs.writeFileSync(
     path.join(app, 'cjs-app.cjs'),
-    `const { Server, PathInfoDispatcher } = require('gatehouse')
+    `const { Server, PathInfoDispatcher } = require('@gatehouse/server')
 const api = (environ, startResponse) => {
   startResponse('200 OK', [['Content-Type', 'text/plain']])
   return ['cjs ' + environ.SCRIPT_NAME + ' ' + environ.PATH_INFO]
@@ -274,12 +274,12 @@ serial('a TypeScript app compiles with tsc --strict against the installed types 
   // Users of a Node.js server have @types/node; this one is the repository's.
   fs.mkdirSync(path.join(app, 'node_modules', '@types'), { recursive: true })
   fs.symlinkSync(TYPES_NODE, path.join(app, 'node_modules', '@types', 'node'), 'junction')
-  fs.writeFileSync(path.join(app, 'ts-esm.mts'), TS_APP(`import { ${NAMES} } from 'gatehouse'`))
+  fs.writeFileSync(path.join(app, 'ts-esm.mts'), TS_APP(`import { ${NAMES} } from '@gatehouse/server'`))
   fs.writeFileSync(
     path.join(app, 'ts-cjs.cts'),
-    TS_APP(`import gatehouse = require('gatehouse')\nimport { ${NAMES} } from 'gatehouse'\nvoid gatehouse.Server`),
+    TS_APP(`import gatehouse = require('@gatehouse/server')\nimport { ${NAMES} } from '@gatehouse/server'\nvoid gatehouse.Server`),
   )
-  fs.writeFileSync(path.join(app, 'ts-bundler.ts'), TS_APP(`import { ${NAMES} } from 'gatehouse'`))
+  fs.writeFileSync(path.join(app, 'ts-bundler.ts'), TS_APP(`import { ${NAMES} } from '@gatehouse/server'`))
   // --skipDefaultLibCheck skips only TypeScript's own lib files: gatehouse's declarations are checked.
   const tsc = (args) =>
     run(process.execPath, [TSC, '--strict', '--noEmit', '--skipDefaultLibCheck', '--target', 'es2022', ...args], { cwd: app, env: bareEnv() })
@@ -291,60 +291,63 @@ serial('a TypeScript app compiles with tsc --strict against the installed types 
   t.is(node16.code, 0, `node16:\n${errors(node16)}`)
   t.is(bundler.code, 0, `bundler:\n${errors(bundler)}`)
   // Which declarations node16 picked: the ESM entry for import, the CommonJS one for require.
-  t.regex(node16.stdout, /'gatehouse' was successfully resolved to '[^']*node_modules\/gatehouse\/esm\/index\.d\.mts'/)
-  t.regex(node16.stdout, /'gatehouse' was successfully resolved to '[^']*node_modules\/gatehouse\/dist\/cjs\/index\.d\.ts'/)
+  t.regex(node16.stdout, /'@gatehouse\/server' was successfully resolved to '[^']*node_modules\/@gatehouse\/server\/esm\/index\.d\.mts'/)
+  t.regex(node16.stdout, /'@gatehouse\/server' was successfully resolved to '[^']*node_modules\/@gatehouse\/server\/dist\/cjs\/index\.d\.ts'/)
 })
 
-serial('npx gatehouse app.js prints its Listening line and serves', async (t) => {
-  const { app } = await setup()
-  fs.copyFileSync(path.join(ROOT, 'examples', 'hello.js'), path.join(app, 'app.js'))
-  const child = spawn(process.execPath, [NPX, 'gatehouse', 'app.js', '--bind', '127.0.0.1:0'], {
-    cwd: app,
-    env: bareEnv(),
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // npx runs the bin through a shell: signal the whole group so the server gets it too.
-    detached: !WINDOWS,
-  })
-  const kill = (signal) => {
-    try {
-      if (WINDOWS) spawnSync('taskkill', ['/pid', String(child.pid), '/T', '/F'])
-      else process.kill(-child.pid, signal)
-    } catch {}
-  }
-  t.teardown(() => kill('SIGKILL'))
-  let out = ''
-  let err = ''
-  child.stderr.on('data', (d) => (err += d))
-  const exited = new Promise((resolve) => child.on('exit', resolve))
-  const line = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no Listening line in 30 s; stderr: ${err}`)), 30_000)
-    child.stdout.on('data', (d) => {
-      out += d
-      if (out.includes('\n')) {
-        clearTimeout(timer)
-        resolve(out.split('\n')[0])
-      }
+// Installed, the bin is `gatehouse`; `npx @gatehouse/server` names the package and runs the same bin.
+for (const command of ['gatehouse', '@gatehouse/server']) {
+  serial(`npx ${command} app.js prints its Listening line and serves`, async (t) => {
+    const { app } = await setup()
+    fs.copyFileSync(path.join(ROOT, 'examples', 'hello.js'), path.join(app, 'app.js'))
+    const child = spawn(process.execPath, [NPX, command, 'app.js', '--bind', '127.0.0.1:0'], {
+      cwd: app,
+      env: bareEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // npx runs the bin through a shell: signal the whole group so the server gets it too.
+      detached: !WINDOWS,
     })
-    child.on('exit', (code) => reject(new Error(`npx exited (${code}) before listening: ${err}`)))
+    const kill = (signal) => {
+      try {
+        if (WINDOWS) spawnSync('taskkill', ['/pid', String(child.pid), '/T', '/F'])
+        else process.kill(-child.pid, signal)
+      } catch {}
+    }
+    t.teardown(() => kill('SIGKILL'))
+    let out = ''
+    let err = ''
+    child.stderr.on('data', (d) => (err += d))
+    const exited = new Promise((resolve) => child.on('exit', resolve))
+    const line = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no Listening line in 30 s; stderr: ${err}`)), 30_000)
+      child.stdout.on('data', (d) => {
+        out += d
+        if (out.includes('\n')) {
+          clearTimeout(timer)
+          resolve(out.split('\n')[0])
+        }
+      })
+      child.on('exit', (code) => reject(new Error(`npx exited (${code}) before listening: ${err}`)))
+    })
+    const m = /^Listening on http:\/\/127\.0\.0\.1:(\d+)$/.exec(line)
+    t.truthy(m, line)
+    t.not(m[1], '0')
+    const res = await fetch(`http://127.0.0.1:${m[1]}/`)
+    t.is(res.status, 200)
+    t.is(await res.text(), 'Hello, World!\n')
+    kill('SIGTERM')
+    await exited
   })
-  const m = /^Listening on http:\/\/127\.0\.0\.1:(\d+)$/.exec(line)
-  t.truthy(m, line)
-  t.not(m[1], '0')
-  const res = await fetch(`http://127.0.0.1:${m[1]}/`)
-  t.is(res.status, 200)
-  t.is(await res.text(), 'Hello, World!\n')
-  kill('SIGTERM')
-  await exited
-})
+}
 
 serial('without the platform package, importing gatehouse fails with one clear GH_ERR_NO_BINDING error', async (t) => {
   const { bare } = await setup()
-  t.false(fs.existsSync(path.join(bare, 'node_modules', '@gatehouse')), 'only the main package is installed')
+  t.deepEqual(fs.readdirSync(path.join(bare, 'node_modules', '@gatehouse')), ['server'], 'only the main package is installed')
   const report = `.then(() => console.log('loaded'), (e) => console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })))`
   const [cjs, esm, uncaught] = await Promise.all([
-    run(process.execPath, ['-e', `Promise.resolve().then(() => require('gatehouse'))${report}`], { cwd: bare, env: bareEnv() }),
-    run(process.execPath, ['--input-type=module', '-e', `import('gatehouse')${report}`], { cwd: bare, env: bareEnv() }),
-    run(process.execPath, ['-e', `require('gatehouse')`], { cwd: bare, env: bareEnv() }),
+    run(process.execPath, ['-e', `Promise.resolve().then(() => require('@gatehouse/server'))${report}`], { cwd: bare, env: bareEnv() }),
+    run(process.execPath, ['--input-type=module', '-e', `import('@gatehouse/server')${report}`], { cwd: bare, env: bareEnv() }),
+    run(process.execPath, ['-e', `require('@gatehouse/server')`], { cwd: bare, env: bareEnv() }),
   ])
   const libc = process.platform === 'linux' ? ` with ${PLATFORM.endsWith('-musl') ? 'musl' : 'glibc'}` : ''
   for (const [how, r] of [['require', cjs], ['import', esm]]) {
@@ -354,7 +357,7 @@ serial('without the platform package, importing gatehouse fails with one clear G
     t.is(
       e.message,
       `gatehouse has no native binding for this platform (${process.platform}-${process.arch}${libc}).\n` +
-        `  Install the prebuilt one, \`npm install @gatehouse/${PLATFORM}@${manifest.version}\` (an optional dependency of gatehouse,\n` +
+        `  Install the prebuilt one, \`npm install @gatehouse/${PLATFORM}@${manifest.version}\` (an optional dependency of @gatehouse/server,\n` +
         `  left out when optional dependencies are omitted or the lockfile was made on another platform),\n` +
         `  or build it from source with Rust (https://rustup.rs): in a clone of the gatehouse repository,\n` +
         '  `npm ci` (or `npm run build`) compiles it with cargo.',

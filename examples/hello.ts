@@ -4,7 +4,7 @@
 //   NODE_OPTIONS="--import tsx" npx gatehouse examples/hello.ts
 // or compile it with tsc and serve the JavaScript. Run directly (`npx tsx examples/hello.ts`), it
 // starts its own Server on 127.0.0.1:8080 and stops on Ctrl-C.
-import { Server, type App } from 'gatehouse'
+import { Server, type App } from '@gatehouse/server'
 
 /** Greets whoever `?name=` names, or the World. */
 export const app: App = (environ, startResponse) => {

@@ -5,11 +5,11 @@
 //   curl http://127.0.0.1:8080/api/items
 //   curl http://127.0.0.1:8080/api/items/1
 //   curl -X DELETE http://127.0.0.1:8080/api/items/1
-const { PathInfoDispatcher } = require('gatehouse')
+const { PathInfoDispatcher } = require('@gatehouse/server')
 
-/** @typedef {import('gatehouse').App} App */
-/** @typedef {import('gatehouse').Environ} Environ */
-/** @typedef {import('gatehouse').StartResponse} StartResponse */
+/** @typedef {import('@gatehouse/server').App} App */
+/** @typedef {import('@gatehouse/server').Environ} Environ */
+/** @typedef {import('@gatehouse/server').StartResponse} StartResponse */
 
 const MAX_BODY = 64 * 1024
 
@@ -56,7 +56,7 @@ async function readJson(environ) {
 /**
  * Mounted at /api/items: PATH_INFO holds the rest of the path ('' or '/' for the collection,
  * '/ID' for one item) and SCRIPT_NAME the prefix.
- * @type {import('gatehouse').App}
+ * @type {import('@gatehouse/server').App}
  */
 const itemsApp = async (environ, startResponse) => {
   const rest = environ.PATH_INFO.replace(/^\/|\/$/g, '')

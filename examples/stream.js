@@ -5,7 +5,7 @@
 //   curl -N 'http://127.0.0.1:8080/?count=5&interval=500'
 const { setTimeout: sleep } = require('node:timers/promises')
 
-/** @type {import('gatehouse').App} */
+/** @type {import('@gatehouse/server').App} */
 function app(environ, startResponse) {
   const query = new URLSearchParams(environ.QUERY_STRING)
   const count = Math.min(Math.max(Number(query.get('count')) || 10, 1), 10_000)

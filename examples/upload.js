@@ -13,7 +13,7 @@ const { join } = require('node:path')
 const dir = process.env.UPLOAD_DIR || join(tmpdir(), 'gatehouse-uploads')
 
 /**
- * @param {import('gatehouse').StartResponse} startResponse
+ * @param {import('@gatehouse/server').StartResponse} startResponse
  * @param {string} status
  * @param {unknown} value
  * @param {Array<[string, string]>} [headers]
@@ -24,7 +24,7 @@ function json(startResponse, status, value, headers = []) {
   return [body]
 }
 
-/** @type {import('gatehouse').App} */
+/** @type {import('@gatehouse/server').App} */
 const app = async (environ, startResponse) => {
   if (environ.REQUEST_METHOD !== 'PUT' && environ.REQUEST_METHOD !== 'POST') {
     return json(startResponse, '405 Method Not Allowed', { error: 'PUT or POST a body' }, [['Allow', 'PUT, POST']])

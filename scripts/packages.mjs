@@ -138,7 +138,8 @@ export function writeNpmDirs({ root = ROOT, out = join(root, 'npm'), binaries, o
 }
 
 /**
- * Point the napi-generated loader at `@gatehouse/<platform>` instead of `gatehouse-<platform>`.
+ * Point the napi-generated loader at `@gatehouse/<platform>` instead of `<package name>-<platform>`
+ * (`@gatehouse/server-linux-x64-gnu`).
  * Idempotent. Returns how many specifiers changed.
  */
 export function rewriteLoader(file = join(ROOT, 'index.js'), manifest = readManifest()) {

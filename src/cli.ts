@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /** The `gatehouse` command: serve an application module. */
-import { rmSync, writeFileSync } from 'node:fs'
-import { resolve as resolvePath } from 'node:path'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
+import { constants } from 'node:os'
+import { dirname, resolve as resolvePath } from 'node:path'
+import { inspect } from 'node:util'
 
-import { LoadError, loadApp } from './load'
+import { explainLoadError, loadApp } from './load'
 import type { Server as ServerClass } from './server'
 import { SERVER_SOFTWARE } from './version'
 import type { App, BindAddr, ServerOptions } from './types'
@@ -40,6 +42,7 @@ Options:
                                   against; clients are then asked for one (optional)
   --client-auth MODE              none, optional or required (default: optional with
                                   --ca-certs, else none)
+  --debug                         on an error, print its stack trace too (or set DEBUG=gatehouse)
   -h, --help                      print this help
   -v, --version                   print the version
 
@@ -52,7 +55,11 @@ served and --bind is ignored.
 Once listening, one line goes to stdout: "Listening on http://HOST:PORT" (https:// with
 --certfile, or "unix:PATH"). SIGTERM and SIGINT stop the server gracefully; a second signal
 forces the exit. With --certfile, SIGHUP reads the certificate files again: new connections get
-the new certificate, open ones go on, and a file that cannot be used leaves the old one in place.`
+the new certificate, open ones go on, and a file that cannot be used leaves the old one in place.
+
+An error that stops the start (a bad flag, a module that cannot be loaded, an address that cannot
+be bound) prints one line on stderr, "gatehouse: ..." with what to do, and exits with status 2
+(the command line or the module) or 1 (anything else), with nothing left listening.`
 
 interface Args {
   target: string
@@ -62,7 +69,23 @@ interface Args {
   metrics: BindAddr | undefined
 }
 
-class UsageError extends Error {}
+/** An error the user can fix: one line on stderr, then exit with `status`. */
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly reason?: unknown,
+  ) {
+    super(message)
+  }
+}
+
+/** A bad command line: exit status 2. */
+class UsageError extends CliError {
+  constructor(message: string) {
+    super(`${message}; see gatehouse --help`, 2)
+  }
+}
 
 interface TlsFlags {
   certfile?: string
@@ -89,12 +112,14 @@ function sslFromFlags(f: TlsFlags): ServerOptions['ssl'] {
   return ssl
 }
 
-function parseBind(value: string): BindAddr {
-  if (value.startsWith('unix:')) return value.slice(5)
+function parseBind(flag: string, value: string): BindAddr {
+  if (value.startsWith('unix:') && value.length > 5) return value.slice(5)
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value)
-  if (!m) throw new UsageError(`--bind: expected HOST:PORT, [IPV6]:PORT or unix:PATH, got ${JSON.stringify(value)}`)
+  if (!m) throw new UsageError(`${flag}: expected HOST:PORT, [IPV6]:PORT or unix:PATH, got ${JSON.stringify(value)}`)
   const host = m[1] ?? m[2] ?? ''
-  return [host === '' ? '0.0.0.0' : host, Number(m[3])]
+  const port = Number(m[3])
+  if (port > 65535) throw new UsageError(`${flag}: port ${m[3]} is out of range (0 to 65535, 0 picks a free one)`)
+  return [host === '' ? '0.0.0.0' : host, port]
 }
 
 function parseInteger(flag: string, value: string | undefined): number {
@@ -121,8 +146,11 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
       case '-v':
       case '--version':
         return 'version'
+      case '--debug':
+        // Read before parsing, so that it also applies to errors in the arguments (debugWanted).
+        break
       case '--bind':
-        bind = parseBind(value() ?? '')
+        bind = parseBind(flag, value() ?? '')
         break
       case '--threads':
         options.numthreads = parseInteger(flag, value())
@@ -178,7 +206,7 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
         options.forwardedAllowIps = (value() ?? '').split(',').map((x) => x.trim()).filter(Boolean)
         break
       case '--metrics':
-        metrics = parseBind(value() ?? '')
+        metrics = parseBind(flag, value() ?? '')
         break
       case '--certfile':
         tlsFlags.certfile = required(flag, value())
@@ -220,20 +248,118 @@ function systemdSocket(): BindAddr | undefined {
   return { fd: 3 }
 }
 
-function describe(b: BindAddr, scheme: 'http' | 'https'): string {
+/** An address as the flags write it (HOST:PORT, [IPV6]:PORT, unix:PATH), with `scheme://` when given. */
+function showBind(b: BindAddr, scheme?: 'http' | 'https'): string {
   if (typeof b === 'string') return `unix:${b}`
   if (!Array.isArray(b)) return `fd:${b.fd}`
-  return `${scheme}://${b[0].includes(':') ? `[${b[0]}]` : b[0]}:${b[1]}`
+  return `${scheme ? `${scheme}://` : ''}${b[0].includes(':') ? `[${b[0]}]` : b[0]}:${b[1]}`
+}
+
+/** The option names of ServerOptions that CLI flags set, for errors the Server raises about them. */
+const FLAG_OF: Record<string, string> = {
+  numthreads: '--threads',
+  appThreads: '--app-threads',
+  maxRequestHeaderSize: '--max-request-header-size',
+  maxRequestBodySize: '--max-request-body-size',
+  timeout: '--timeout',
+  shutdownTimeout: '--shutdown-timeout',
+  maxQueue: '--max-queue',
+  maxConnections: '--max-connections',
+  socketMode: '--umask',
+  accessLog: '--access-log',
+  forwardedAllowIps: '--forwarded-allow-ips',
+}
+
+/** An errno number from a core error's text ("... (os error 98)"), which is all the binding passes on. */
+function osErrno(message: string): number | undefined {
+  const m = /\(os error (\d+)\)/.exec(message)
+  return m ? Number(m[1]) : undefined
+}
+
+/** The directory of `file` when it does not exist: the usual reason a file cannot be created. */
+function missingDir(file: string): string | undefined {
+  const dir = dirname(resolvePath(file))
+  return existsSync(dir) ? undefined : dir
+}
+
+/** Whether `errno` is one of these errno names on this platform (Windows has WSA twins). */
+function isErrno(errno: number | undefined, ...names: string[]): boolean {
+  const table = constants.errno as Record<string, number | undefined>
+  return errno !== undefined && names.some((n) => table[n] === errno || table[`WSA${n}`] === errno)
+}
+
+/**
+ * One line for an address that cannot be bound: what, why, and what to do. `flag` is the flag
+ * that gave the address (--bind or --metrics).
+ */
+function bindFailure(e: Error, flag: string, bind: BindAddr): string {
+  const where = showBind(bind)
+  const errno = osErrno(e.message)
+  const unix = typeof bind === 'string'
+  if (isErrno(errno, 'EADDRINUSE') || /another server is listening/.test(e.message)) {
+    return `cannot listen on ${where}: another process listens there; stop it or pick another ${flag}`
+  }
+  if (isErrno(errno, 'EACCES', 'EPERM')) {
+    if (unix) return `cannot listen on ${where}: no permission to create a socket in ${dirname(bind)}; pick a directory this user may write to`
+    if (Array.isArray(bind) && bind[1] > 0 && bind[1] < 1024) {
+      return `cannot listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port from 1024 up`
+    }
+    return `cannot listen on ${where}: permission denied; pick another ${flag}`
+  }
+  const dir = unix && isErrno(errno, 'ENOENT') ? missingDir(bind) : undefined
+  if (dir) return `cannot listen on ${where}: the directory ${dir} does not exist; create it or pick another path`
+  if (Array.isArray(bind) && isErrno(errno, 'EADDRNOTAVAIL')) {
+    return `cannot listen on ${where}: ${bind[0]} is not an address of this machine; use 127.0.0.1, 0.0.0.0 (every IPv4 address), [::] or one of its addresses`
+  }
+  if (/is not an IP address/.test(e.message)) {
+    return `cannot listen on ${where}: ${flag} takes an IP address, not a host name: 127.0.0.1 (this machine only), 0.0.0.0 (every IPv4 address) or [::]`
+  }
+  return `${flag} ${where}: ${e.message}`
+}
+
+/**
+ * The one line (and exit status) for an error the Server raised while the CLI set it up. `flag`
+ * names the listener it was about, --bind or --metrics.
+ */
+function serverFailure(e: unknown, flag: string, bind: BindAddr): CliError {
+  if (!(e instanceof Error)) return new CliError(String(e), 1, e)
+  const code = (e as { code?: unknown }).code
+  const firstLine = e.message.split('\n')[0] as string
+  switch (code) {
+    case 'GH_ERR_INVALID_OPTION': {
+      // The Server names its options (numthreads); the user typed flags (--threads).
+      const m = /^invalid ([\w.]+): (.*)$/.exec(firstLine)
+      const named = m && FLAG_OF[m[1] as string]
+      if (/bind host .* is not an IP address/.test(firstLine)) return new CliError(bindFailure(e, flag, bind), 2, e)
+      const log = /^cannot open the access log (.+): ([^:]+)$/.exec(firstLine)
+      if (log) {
+        const file = log[1] as string
+        const dir = missingDir(file)
+        const why = dir ? `the directory ${dir} does not exist; create it or pick another file` : (log[2] as string)
+        return new CliError(`--access-log: cannot open ${file}: ${why}`, 2, e)
+      }
+      return new CliError(named ? `${named}: ${m[2]}` : firstLine, 2, e)
+    }
+    case 'GH_ERR_BIND':
+      return new CliError(bindFailure(e, flag, bind), 1, e)
+    case 'GH_ERR_NO_BINDING':
+      // Several lines on purpose: the platform, and each way to get a binding.
+      return new CliError(e.message, 1, e)
+    default:
+      // GH_ERR_TLS names the file and the problem; GH_ERR_APP (an appThreads worker that could
+      // not load the module) starts with what happened; the rest of the text is for --debug.
+      return new CliError(firstLine, 1, e)
+  }
+}
+
+/** Whether to print stack traces: --debug, or DEBUG naming gatehouse (DEBUG=gatehouse, DEBUG=*). */
+function debugWanted(argv: string[]): boolean {
+  if (argv.includes('--debug')) return true
+  return (process.env.DEBUG ?? '').split(/[\s,]+/).some((d) => d === '*' || d === 'gatehouse' || d === 'gatehouse:*')
 }
 
 async function main(): Promise<number> {
-  let args
-  try {
-    args = parseArgs(process.argv.slice(2))
-  } catch (e) {
-    process.stderr.write(`gatehouse: ${(e as Error).message}\nTry 'gatehouse --help'.\n`)
-    return 2
-  }
+  const args = parseArgs(process.argv.slice(2))
   if (args === 'help') {
     process.stdout.write(HELP + '\n')
     return 0
@@ -248,33 +374,51 @@ async function main(): Promise<number> {
     const loaded = await loadApp(args.target)
     if (!args.options.appThreads) app = loaded
   } catch (e) {
-    process.stderr.write(`gatehouse: cannot load ${args.target}: ${e instanceof LoadError ? e.message : (e as Error).stack}\n`)
-    return 2
+    throw new CliError(`cannot load ${args.target}: ${explainLoadError(args.target, e)}`, 2, e)
   }
   // Loaded only now, so --help and --version work even where the native binding does not.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Server } = require('./server') as { Server: typeof ServerClass }
-  const server = new Server(args.bind, app, args.options)
+  let Server: typeof ServerClass
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    Server = (require('./server') as { Server: typeof ServerClass }).Server
+  } catch (e) {
+    throw serverFailure(e, '--bind', args.bind)
+  }
+  let server: ServerClass
+  try {
+    server = new Server(args.bind, app, args.options)
     await server.start()
   } catch (e) {
-    const err = e as { code?: string; message?: string }
-    if (err.code === 'GH_ERR_TLS') {
-      // A certificate that cannot be used: one line naming the file says it all.
-      process.stderr.write(`gatehouse: ${err.message}\n`)
-      return 1
-    }
-    throw e
+    throw serverFailure(e, '--bind', args.bind)
   }
   let metricsServer: ServerClass | undefined
-  if (args.metrics) {
-    metricsServer = new Server(args.metrics, (_environ, startResponse) => {
-      startResponse('200 OK', [['Content-Type', 'text/plain; version=0.0.4; charset=utf-8']])
-      return [server.metrics()]
-    })
-    await metricsServer.start()
+  try {
+    if (args.metrics) {
+      const metricsBind = args.metrics
+      try {
+        metricsServer = new Server(metricsBind, (_environ, startResponse) => {
+          startResponse('200 OK', [['Content-Type', 'text/plain; version=0.0.4; charset=utf-8']])
+          return [server.metrics()]
+        })
+        await metricsServer.start()
+      } catch (e) {
+        throw serverFailure(e, '--metrics', metricsBind)
+      }
+    }
+    if (args.pidFile) {
+      try {
+        writeFileSync(args.pidFile, `${process.pid}\n`)
+      } catch (e) {
+        const dir = missingDir(args.pidFile)
+        const reason = dir ? `the directory ${dir} does not exist; create it or pick another file` : (e as Error).message
+        throw new CliError(`--pid: cannot write ${args.pidFile}: ${reason}`, 1, e)
+      }
+    }
+  } catch (e) {
+    // Nothing may stay listening after a failed start.
+    await Promise.all([server.stop(), metricsServer?.stop()])
+    throw e
   }
-  if (args.pidFile) writeFileSync(args.pidFile, `${process.pid}\n`)
   let signals = 0
   const onSignal = (): void => {
     signals++
@@ -291,7 +435,7 @@ async function main(): Promise<number> {
   }
   if (args.options.ssl) process.on('SIGHUP', onHangup)
   // Only now, with the signal handlers in place: whoever reads this line may signal at once.
-  process.stdout.write(`Listening on ${describe(server.bindAddr, args.options.ssl ? 'https' : 'http')}\n`)
+  process.stdout.write(`Listening on ${showBind(server.bindAddr, args.options.ssl ? 'https' : 'http')}\n`)
   try {
     await server.serve()
     await metricsServer?.stop()
@@ -304,12 +448,17 @@ async function main(): Promise<number> {
   return 0
 }
 
+const debug = debugWanted(process.argv.slice(2))
 main().then(
   (code) => {
     process.exitCode = code
   },
   (e: unknown) => {
-    process.stderr.write(`gatehouse: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`)
-    process.exitCode = 1
+    // A user's mistake is one line; anything else is a bug of ours, also one line unless --debug.
+    const known = e instanceof CliError
+    const line = known ? e.message : `internal error: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} (run with --debug for the stack)`
+    process.stderr.write(`gatehouse: ${line}\n`)
+    if (debug) process.stderr.write(`${inspect(known ? (e.reason ?? e) : e)}\n`)
+    process.exitCode = known ? e.status : 1
   },
 )

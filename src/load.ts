@@ -1,23 +1,30 @@
 /** Loading an application module by name, for the CLI and for `appThreads` workers. */
-import { resolve as resolvePath } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join, resolve as resolvePath } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { isMainThread } from 'node:worker_threads'
 
 import type { App } from './types'
 
 /** The module loaded but has no such application. */
 export class LoadError extends Error {}
 
+/** MODULE[:EXPORT] split, and MODULE as the specifier `import()` takes. */
+function parseTarget(target: string): { spec: string; exportName: string | undefined; url: string; isPath: boolean } {
+  // MODULE:EXPORT, where MODULE may itself contain ':' (a Windows drive letter).
+  const m = /^(.*?)(?::([A-Za-z_$][\w$]*))?$/.exec(target)
+  const spec = m?.[1] ?? target
+  const isPath = spec.startsWith('.') || spec.startsWith('/') || /\.[cm]?[jt]sx?$/.test(spec) || /^[A-Za-z]:[\\/]/.test(spec)
+  return { spec, exportName: m?.[2], url: isPath ? pathToFileURL(resolvePath(spec)).href : spec, isPath }
+}
+
 /**
  * Load the application named by `MODULE[:EXPORT]`: a path (relative to the working directory) or
  * a package name. EXPORT defaults to `app`, then the module's default export.
  */
 export async function loadApp(target: string): Promise<App> {
-  // MODULE:EXPORT, where MODULE may itself contain ':' (a Windows drive letter).
-  const m = /^(.*?)(?::([A-Za-z_$][\w$]*))?$/.exec(target)
-  const spec = m?.[1] ?? target
-  const exportName = m?.[2]
-  const looksLikePath = spec.startsWith('.') || spec.startsWith('/') || /\.[cm]?[jt]sx?$/.test(spec) || /^[A-Za-z]:[\\/]/.test(spec)
-  const url = looksLikePath ? pathToFileURL(resolvePath(spec)).href : spec
+  const { spec, exportName, url } = parseTarget(target)
   const mod = (await import(url)) as Record<string, unknown>
   const pick = (o: Record<string, unknown>): unknown => (exportName ? o[exportName] : (o.app ?? o.default))
   let app = pick(mod)
@@ -29,3 +36,79 @@ export async function loadApp(target: string): Promise<App> {
   return app as App
 }
 
+/**
+ * Why `loadApp(target)` failed, in one line for the CLI: what is wrong and, where it is known,
+ * what to do. The error itself (with its stack) is what `--debug` shows.
+ */
+export function explainLoadError(target: string, e: unknown): string {
+  const { spec, url, isPath } = parseTarget(target)
+  if (e instanceof LoadError) return e.message
+  if (!(e instanceof Error)) return `it threw ${String(e)}`
+  const code = (e as NodeJS.ErrnoException).code
+  const firstLine = e.message.split('\n')[0] as string
+  if (code === 'ERR_MODULE_NOT_FOUND' && ((e as { url?: string }).url === url || firstLine.startsWith(`Cannot find module '${resolvePath(spec)}' `))) {
+    return `there is no file ${resolvePath(spec)}`
+  }
+  // A package that is not installed: only when the missing package is MODULE itself, imported
+  // from here; a missing dependency of the application is reported as Node.js words it.
+  if (code === 'ERR_MODULE_NOT_FOUND' && !isPath && firstLine.startsWith(`Cannot find package '${spec}' imported from ${__filename}`)) {
+    return `no package named ${spec} is installed here; install it, or give a path (./${spec}.js)`
+  }
+  if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?tsx?$/.test(spec)) {
+    return `Node.js does not run ${/\.[cm]?tsx?$/.exec(spec)?.[0]} files by itself; run it through a loader: npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse ${target}`
+  }
+  if (e instanceof SyntaxError) {
+    // A CommonJS syntax error names its file and line in the stack's first line; an ES module's
+    // does not on Node.js 20 (a file: URL there, if a version adds it), but `node --check` shows it.
+    const where = /^(\S+):(\d+)$/.exec(e.stack?.split('\n')[0] ?? '')
+    if (where) return `SyntaxError: ${firstLine} (${where[1]?.startsWith('file:') ? fileURLToPath(where[1]) : where[1]}:${where[2]})`
+    return `SyntaxError: ${firstLine}${isPath ? ` (node --check ${spec} shows where)` : ''}`
+  }
+  return `${e.name === 'Error' ? '' : `${e.name}: `}${firstLine}`
+}
+
+/** The `--import` modules this process was started with: its command line, then NODE_OPTIONS. */
+function importFlags(): string[] {
+  const args = [...process.execArgv, ...splitOptions(process.env.NODE_OPTIONS ?? '')]
+  const out: string[] = []
+  args.forEach((a, i) => {
+    if (a === '--import' && args[i + 1] !== undefined) out.push(args[i + 1] as string)
+    else if (a.startsWith('--import=')) out.push(a.slice('--import='.length))
+  })
+  return out
+}
+
+/** NODE_OPTIONS split as Node.js splits it: on spaces, with "double quotes" and \\ escapes inside them. */
+function splitOptions(s: string): string[] {
+  const out: string[] = []
+  for (const m of s.matchAll(/"((?:\\.|[^"\\])*)"|(\S+)/g)) {
+    out.push(m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : (m[2] as string))
+  }
+  return out
+}
+
+/**
+ * Register tsx's hooks in an `appThreads` worker when the process was started with
+ * `--import tsx` (NODE_OPTIONS="--import tsx"), before the worker loads the application.
+ *
+ * A worker runs the process's `--import` modules too, but tsx's entry registers its hooks on the
+ * main thread only (on Node.js 20, and 22 and 24 before 22.22.3 and 24.11.1), so a TypeScript
+ * application that the main thread loads failed in the workers with ERR_UNKNOWN_FILE_EXTENSION.
+ * tsx's API registers them for the thread it runs in. Where tsx has registered itself as well,
+ * the second set is redundant: the first hook to load a .ts file answers it.
+ */
+export async function registerTsxInWorker(): Promise<void> {
+  if (isMainThread || !importFlags().some((spec) => spec === 'tsx' || spec === 'tsx/esm')) return
+  const { register } = (await import(tsxApi())) as { register: () => unknown }
+  register()
+}
+
+/** The ES module of tsx's `tsx/esm/api` export, found from the working directory as `--import tsx` is. */
+function tsxApi(): string {
+  // Through the "import" condition of its exports map: its CommonJS build cannot register
+  // hooks from a worker on Node.js 20, and require.resolve would pick that one.
+  const manifest = createRequire(join(process.cwd(), 'noop.js')).resolve('tsx/package.json')
+  const entry = (JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: Record<string, { import?: { default?: string } }> }).exports?.['./esm/api']?.import?.default
+  if (entry === undefined) throw new Error(`${manifest} has no "./esm/api" export to register tsx in a worker thread with`)
+  return pathToFileURL(join(dirname(manifest), entry)).href
+}

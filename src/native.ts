@@ -3,7 +3,8 @@
  * package root). Everything else imports it from here.
  *
  * The loader tries `gatehouse.<platform>.node` next to itself (a build from source), then the
- * prebuilt package `@gatehouse/<platform>` (an optional dependency of the published package).
+ * prebuilt package `@gatehouse/<platform>` (an optional dependency of the published package,
+ * `@gatehouse/server`).
  * When nothing loads it throws a chain of require errors; this module turns that into one
  * {@link GatehouseError} with code `GH_ERR_NO_BINDING` that names the platform and the ways out.
  */
@@ -74,7 +75,7 @@ function noBinding(error: unknown): GatehouseError {
   } else {
     message =
       `gatehouse has no native binding for this platform (${where}).\n` +
-      `  Install the prebuilt one, \`npm install ${pkg}\` (an optional dependency of gatehouse,\n` +
+      `  Install the prebuilt one, \`npm install ${pkg}\` (an optional dependency of @gatehouse/server,\n` +
       `  left out when optional dependencies are omitted or the lockfile was made on another platform),\n` +
       `  or ${fromSource}`
   }
@@ -101,7 +102,8 @@ export const binding: typeof Binding = load()
 export type NativeServer = Binding.NativeServer
 export type NativeLane = Binding.NativeLane
 export type NativeOptions = Binding.NativeOptions
-export type NativeStats = Binding.NativeStats
+// Re-exported, not aliased: the public API names it (Server.nativeStats), and the docs show it.
+export type { NativeStats } from '../index'
 export type NativeHistogram = Binding.NativeHistogram
 export type NativeSsl = Binding.NativeSsl
 export type NativeIdentity = Binding.NativeIdentity

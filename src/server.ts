@@ -352,8 +352,14 @@ export class Server {
   start(): Promise<void> {
     if (this.#starting && !this.#stopping) return this.#starting
     this.#stopping = undefined
-    this.#starting = this.#start()
-    return this.#starting
+    // Also for what #start throws before its own try (the native options, such as a host name
+    // for an IP address): a GatehouseError, and a start() that can be tried again.
+    const starting: Promise<void> = this.#start().catch((e: unknown) => {
+      if (this.#starting === starting) this.#starting = undefined
+      throw fromNative(e)
+    })
+    this.#starting = starting
+    return starting
   }
 
   async #start(): Promise<void> {
@@ -660,7 +666,20 @@ export class Server {
     return renderMetrics(s ?? undefined, h ?? undefined)
   }
 
-  /** @internal The core's raw counters, or undefined when not running (for tests and tools). */
+  /**
+   * The Rust core's own counters, or undefined when the server is not running: what
+   * {@link Server.stats} and {@link Server.metrics} are made from, and more. Counts since the
+   * start (or the last {@link Server.clearStats}): `accepts` (connections), `requests` (heads read,
+   * rejected ones too), `bytesRead`, `bytesWritten`, `socketErrors` (accept and connection I/O
+   * errors), `rejected` (answered 4xx/5xx by the core without reaching the application),
+   * `overloaded` (answered 503: the queue for a pool slot was full), `panics` (connection tasks
+   * that panicked; each closed only its own connection), `accessLogDropped` (lines dropped because
+   * the log writer fell behind), `tlsHandshakes` (completed), `tlsHandshakeErrors` (fatal alerts,
+   * protocol errors, refused client certificates, clients that left part way),
+   * `tlsHandshakeTimeouts` (not finished within `timeout`), `tlsPlainHttp` (plain HTTP sent to the
+   * TLS port). Figures of now: `runTime` (seconds), `openConnections`, and the pool's `poolMin`,
+   * `poolMax`, `poolSize`, `poolIdle`, `poolQsize` (as {@link Server.pool}).
+   */
   nativeStats(): NativeStats | undefined {
     return this.#native?.stats() ?? undefined
   }

@@ -118,6 +118,8 @@ export interface Environ {
   'wsgi.multithread': boolean
   'wsgi.multiprocess': boolean
   'wsgi.run_once': boolean
+  /** A request header: `HTTP_USER_AGENT` for User-Agent. Present when the client sent it. */
+  [header: `HTTP_${string}`]: string | undefined
   [key: string]: unknown
 }
 

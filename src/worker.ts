@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 
 import type { EnvironBase } from './environ'
 import { Gateway } from './gateway'
-import { loadApp } from './load'
+import { loadApp, registerTsxInWorker } from './load'
 import { binding } from './native'
 
 /** What the main thread sends each worker. */
@@ -19,10 +19,12 @@ export interface WorkerData {
 const data = workerData as WorkerData
 const errors = { write: (s: string) => process.stderr.write(s), flush: () => undefined }
 
-loadApp(data.app).then(
-  (app) => {
-    new Gateway((onBatch) => binding.attachLane(data.key, onBatch), app, { ...data.base, errors })
-    parentPort?.postMessage({ ready: true })
-  },
-  (e: unknown) => parentPort?.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
-)
+registerTsxInWorker()
+  .then(() => loadApp(data.app))
+  .then(
+    (app) => {
+      new Gateway((onBatch) => binding.attachLane(data.key, onBatch), app, { ...data.base, errors })
+      parentPort?.postMessage({ ready: true })
+    },
+    (e: unknown) => parentPort?.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+  )
