@@ -170,7 +170,7 @@ test('a port in use is one line that names it and says what to do, exit 1', asyn
 
 test('--threads 0 is one line naming the flag and the value, exit 2', async (t) => {
   const r = await runCli(t, ['examples/hello.js', '--threads', '0'])
-  failsWith(t, r, 2, '--threads: expected an integer >= 1, got 0')
+  failsWith(t, r, 2, '--threads: expected an integer from 1 to 2147483647, got 0')
 })
 
 test('a port above 65535 is one line, exit 2', async (t) => {
@@ -271,7 +271,7 @@ test('--debug, or DEBUG=gatehouse, adds the stack trace after the line', async (
   ])
   for (const r of [flag, env]) {
     t.is(r.code, 2)
-    t.true(r.err.startsWith('gatehouse: --threads: expected an integer >= 1, got 0\n'), r.err)
+    t.true(r.err.startsWith('gatehouse: --threads: expected an integer from 1 to 2147483647, got 0\n'), r.err)
     t.regex(r.err, /GatehouseError: invalid numthreads[^\n]*\n\s+at /)
     t.regex(r.err, /code: 'GH_ERR_INVALID_OPTION'/)
   }
