@@ -25,6 +25,10 @@ Options:
   --timeout S                     seconds for a request head, an idle keep-alive connection,
                                   a stalled body read or write, and a TLS handshake (default 10)
   --shutdown-timeout S            seconds a graceful stop gives requests in flight (default 5)
+  --request-timeout S             seconds a request may take to its answer's end; past it 503
+                                  or a closed connection (default 0: no limit)
+  --min-request-body-rate N       bytes/s a request body must average after 5 s, else 408
+                                  (default 240; 0: off)
   --max-queue N                   requests waiting for a pool slot before 503 (default 1000)
   --max-connections N             stop accepting past N open connections (default: no limit)
   --reuse-port                    set SO_REUSEPORT: a new process can bind beside the old one
@@ -170,6 +174,12 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
       case '--shutdown-timeout':
         options.shutdownTimeout = parseSeconds(flag, value())
         break
+      case '--request-timeout':
+        options.requestTimeout = parseSeconds(flag, value())
+        break
+      case '--min-request-body-rate':
+        options.minRequestBodyRate = parseInteger(flag, value())
+        break
       case '--max-queue':
         options.maxQueue = parseInteger(flag, value())
         break
@@ -263,6 +273,8 @@ const FLAG_OF: Record<string, string> = {
   maxRequestBodySize: '--max-request-body-size',
   timeout: '--timeout',
   shutdownTimeout: '--shutdown-timeout',
+  requestTimeout: '--request-timeout',
+  minRequestBodyRate: '--min-request-body-rate',
   maxQueue: '--max-queue',
   maxConnections: '--max-connections',
   socketMode: '--umask',
