@@ -978,6 +978,9 @@ async fn write_text(
 /// reading is cut after about `timeout`, and a slow but steady reader gets a response of any
 /// size, as reads are timed. A write that completes at once (the common case) never arms a
 /// timer.
+///
+/// Bytes are counted in `bytes_written` as the socket takes them, also when a later part of the
+/// write fails or stalls: the counter is what clients were sent.
 async fn write_all(wr: &mut WriteHalf, parts: &[&[u8]], shared: &Shared) -> io::Result<usize> {
     /// Poll `fut` once; only if it is not ready, give it `limit` to finish.
     async fn stall_bound<F: Future>(fut: F, limit: Duration) -> Result<F::Output, ()> {
@@ -1004,16 +1007,14 @@ async fn write_all(wr: &mut WriteHalf, parts: &[&[u8]], shared: &Shared) -> io::
             Ok(Ok(0)) => break Ok(Err(io::Error::from(io::ErrorKind::WriteZero))),
             Ok(Ok(n)) => {
                 written += n;
+                Stats::add(&shared.stats.bytes_written, n as u64);
                 IoSlice::advance_slices(&mut bufs, n);
             }
             other => break other.map(|r| r.map(drop)),
         }
     };
     match result {
-        Ok(Ok(())) => {
-            Stats::add(&shared.stats.bytes_written, written as u64);
-            Ok(written)
-        }
+        Ok(Ok(())) => Ok(written),
         Ok(Err(e)) => {
             Stats::add(&shared.stats.socket_errors, 1);
             Err(e)
