@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -69,6 +70,31 @@ test('binding a port in use fails start() with GH_ERR_BIND', async (t) => {
   const err = await t.throwsAsync(other.start())
   t.is(err.code, 'GH_ERR_BIND')
   t.regex(err.message, /Address already in use|in use/i)
+})
+
+unixOnly('an inherited descriptor that is not a listening socket fails start() with GH_ERR_BIND and stays open', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-fd-'))
+  const file = path.join(dir, 'not-a-socket')
+  const fileFd = fs.openSync(file, 'w+')
+  const { port } = await makeServer(t, textApp('x'))
+  const conn = await new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1', () => resolve(c))
+    c.on('error', reject)
+  })
+  // A regular file, a connected socket, and a number that names nothing.
+  for (const fd of [fileFd, conn._handle.fd, 999999]) {
+    const err = await t.throwsAsync(new Server({ fd }, textApp('y')).start())
+    t.is(err.code, 'GH_ERR_BIND', `fd ${fd}`)
+    t.regex(err.message, /inherited descriptor/)
+  }
+  fs.writeSync(fileFd, 'still open')
+  t.is(fs.readFileSync(file, 'utf8'), 'still open')
+  conn.write('GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n')
+  const chunks = []
+  for await (const c of conn) chunks.push(c)
+  t.regex(Buffer.concat(chunks).toString('latin1'), /^HTTP\/1\.1 200 /, 'the connection still works')
+  fs.closeSync(fileFd)
+  fs.rmSync(dir, { recursive: true, force: true })
 })
 
 test('stop() lets a request in flight finish and refuses new connections', async (t) => {

@@ -120,6 +120,9 @@ const badHeaders = [
   ['a hop-by-hop header', [['Connection', 'close']]],
   ['Transfer-Encoding from the app', [['Transfer-Encoding', 'chunked']]],
   ['a character above U+00FF', [['X-A', '\u263a']]],
+  ['a signed Content-Length', [['Content-Length', '+4']]],
+  ['a Content-Length with a space in it', [['Content-Length', ' 4']]],
+  ['a second Content-Length, even with the same value', [['Content-Length', '4'], ['Content-Length', '4']]],
 ]
 for (const [what, headers] of badHeaders) {
   test(`${what} is the app's error: 500, never bytes on the wire`, async (t) => {

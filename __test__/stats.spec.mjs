@@ -1,4 +1,5 @@
 import fs from 'node:fs'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -83,4 +84,105 @@ test('X-Forwarded-For and -Proto are believed only from trusted peers', async (t
   t.is(parseResponses((await raw(trusted.port, req)).data)[0].text, '198.51.100.4 https', 'the rightmost untrusted entry is the client')
   const untrusted = await makeServer(t, app)
   t.is(parseResponses((await raw(untrusted.port, req)).data)[0].text, '127.0.0.1 http')
+})
+
+/** Send `parts` on one connection (a `{ waitFor }` part waits until the bytes received contain it), read until the server closes. */
+function converse(port, parts) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1')
+    const got = []
+    let sent = 0
+    let waiting
+    const received = () => Buffer.concat(got).toString('latin1')
+    const next = () => {
+      while (parts.length) {
+        const p = parts[0]
+        if (typeof p === 'object') {
+          if (!received().includes(p.waitFor)) return (waiting = p.waitFor)
+          parts.shift()
+          continue
+        }
+        parts.shift()
+        sent += Buffer.byteLength(p, 'latin1')
+        socket.write(Buffer.from(p, 'latin1'))
+      }
+    }
+    socket.on('connect', next)
+    socket.on('data', (d) => {
+      got.push(d)
+      if (waiting && received().includes(waiting)) next()
+    })
+    socket.on('error', reject)
+    socket.on('close', () => resolve({ sent, received: Buffer.concat(got).length, text: received() }))
+  })
+}
+
+const metric = (text, name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1])
+
+test('stats(), metrics() and the clients agree on the bytes read and written, the core\'s own answers included', async (t) => {
+  const { server, port } = await makeServer(t, async (environ, sr) => {
+    if (environ.PATH_INFO === '/cut') {
+      sr('200 OK', [])
+      return (async function* () {
+        yield 'x'.repeat(1000)
+        throw new Error('the app fails part way')
+      })()
+    }
+    const body = await environ['wsgi.input'].read()
+    sr('200 OK', [['Content-Type', 'text/plain']])
+    return [`ok ${body.length}`]
+  }, { maxRequestBodySize: 10 })
+  const runs = [
+    // Two requests kept alive, the second closes.
+    ['GET /a HTTP/1.1\r\nHost: h\r\n\r\nHEAD /b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'],
+    // The core's own answers: 400 and 413.
+    ['GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
+    ['POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n'],
+    // 100 Continue, then the body.
+    ['POST / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\nConnection: close\r\n\r\n', { waitFor: '100 Continue\r\n\r\n' }, 'hello'],
+    // A stream the app cuts: the connection closes after what was sent.
+    ['GET /cut HTTP/1.1\r\nHost: h\r\n\r\n'],
+  ]
+  let sent = 0
+  let received = 0
+  for (const parts of runs) {
+    const r = await converse(port, [...parts])
+    sent += r.sent
+    received += r.received
+  }
+  t.true(await eventually(() => server.nativeStats().openConnections === 0))
+  const s = server.stats()
+  const m = server.metrics()
+  t.is(s['Bytes Written'], received, 'stats() counts what the clients received')
+  t.is(metric(m, 'gatehouse_bytes_written_total'), received, 'metrics() too')
+  t.is(s['Bytes Read'], sent, 'stats() counts what the clients sent')
+  t.is(metric(m, 'gatehouse_bytes_read_total'), sent, 'metrics() too')
+  const workers = Object.values(s['Worker Threads'])
+  const byWorkers = workers.reduce((n, w) => n + w['Bytes Written'], 0)
+  t.true(byWorkers > 0 && byWorkers < received, 'the workers count only the requests they held')
+})
+
+test('bytes of a stream the client walks away from are counted once, the same in stats() and metrics()', async (t) => {
+  const chunk = Buffer.alloc(64 * 1024, 'y')
+  const { server, port } = await makeServer(t, (_e, sr) => {
+    sr('200 OK', [])
+    return (async function* () {
+      for (let i = 0; i < 4096; i++) yield chunk
+    })()
+  })
+  let received = 0
+  await new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: h\r\n\r\n'))
+    socket.on('data', (d) => {
+      received += d.length
+      if (received > 1024 * 1024) socket.destroy()
+    })
+    socket.on('error', () => {})
+    socket.on('close', resolve)
+  })
+  t.true(await eventually(() => server.nativeStats().openConnections === 0, 15000))
+  const s = server.stats()
+  const written = metric(server.metrics(), 'gatehouse_bytes_written_total')
+  t.is(s['Bytes Written'], written)
+  t.true(written >= received, `${written} written, ${received} received before the client left`)
 })

@@ -267,7 +267,12 @@ export interface Pool {
   shrink(n: number): number
 }
 
-/** Per-worker statistics, with the original server's keys. */
+/**
+ * Per-worker statistics, with the original server's keys. A worker's bytes are those of the
+ * requests it held (request head and body read, response head and body written); what the core
+ * reads and writes outside a worker (its own 400/408/413/503 answers, `100 Continue`, PROXY
+ * headers, pipelined bytes not yet taken) is only in the server's totals.
+ */
 export interface WorkerStats {
   Requests: number
   'Bytes Read': number
@@ -278,8 +283,10 @@ export interface WorkerStats {
 }
 
 /**
- * The original server's statistics, with the same keys: the per-worker figures summed over the
- * workers, and the server-wide ones.
+ * The original server's statistics, with the same keys. 'Bytes Read' and 'Bytes Written' are the
+ * server's totals, the counters `metrics()` shows too: every byte read from and written to client
+ * sockets (plaintext under TLS), also of answers the core gives itself and of responses cut
+ * short. 'Requests' is every request head read. 'Work Time' and the throughputs sum the workers.
  */
 export interface Stats extends WorkerStats {
   Enabled: boolean
@@ -616,8 +623,6 @@ export class Server {
     const workers = this.#native?.workers() ?? []
     const runTime = s?.runTime ?? -1
     const per: Record<string, WorkerStats> = {}
-    let read = 0
-    let written = 0
     let work = 0
     let readTp = 0
     let writeTp = 0
@@ -631,8 +636,6 @@ export class Server {
         'Read Throughput': w.bytesRead / t,
         'Write Throughput': w.bytesWritten / t,
       }
-      read += w.bytesRead
-      written += w.bytesWritten
       work += w.workSeconds
       readTp += w.bytesRead / t
       writeTp += w.bytesWritten / t
@@ -650,8 +653,10 @@ export class Server {
       'Socket Errors': s?.socketErrors ?? 0,
       Abandoned: s?.abandoned ?? 0,
       Requests: s?.requests ?? 0,
-      'Bytes Read': read,
-      'Bytes Written': written,
+      // One source of truth: the server-wide counters, as metrics() (the workers' figures count
+      // only the requests they held, see WorkerStats).
+      'Bytes Read': s?.bytesRead ?? 0,
+      'Bytes Written': s?.bytesWritten ?? 0,
       'Work Time': work,
       'Read Throughput': readTp,
       'Write Throughput': writeTp,

@@ -92,4 +92,21 @@ export default [
     conn: 'closed',
     check: (t, o) => t.is(o.bytes.length, o.bytes.indexOf('\r\n\r\n') + 4, 'no bytes after the head'),
   },
+  ...[
+    ['BR-15', 'Content-Length then Transfer-Encoding', 'Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ['BR-16', 'Transfer-Encoding then Content-Length, a body behind', 'Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: h\r\n\r\n'],
+    ['BR-17', 'both, and a tab around chunked', 'Content-Length: 5\r\nTransfer-Encoding:\tchunked\t\r\n\r\nhello'],
+  ].map(([id, what, rest]) => ({
+    id,
+    title: `a HEAD request with both Content-Length and Transfer-Encoding (${what}) gets its 400, without a body, then the close`,
+    rfc: 'RFC 9112 §6.1, §6.3; RFC 9110 §9.3.2',
+    request: `HEAD / HTTP/1.1\r\nHost: h\r\n${rest}`,
+    expect: 400,
+    conn: 'closed',
+    check: (t, o) => {
+      t.is(o.finals.length, 1, 'exactly one response')
+      t.is(o.finals[0]?.reason, 'Both Content-Length and Transfer-Encoding')
+      t.is(o.bytes.length, o.bytes.indexOf('\r\n\r\n') + 4, 'no bytes after the head')
+    },
+  })),
 ]

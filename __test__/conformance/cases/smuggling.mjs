@@ -54,12 +54,6 @@ export default [
     `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${`0\r\n\r\n${S}`.length}\r\nTransfer-Encoding:\tchunked\r\n\r\n0\r\n\r\n${S}`,
   ),
   head(
-    'SM-07',
-    'TE.TE: a tab before chunked, no Content-Length',
-    'RFC 9112 §6.1 (framing fields are not guessed at)',
-    `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\tchunked\r\n\r\n0\r\n\r\n${S}`,
-  ),
-  head(
     'SM-08',
     'TE.TE: a vertical tab before chunked (waitress CVE-2019-16789)',
     'RFC 9110 §5.5, RFC 9112 §6.1',

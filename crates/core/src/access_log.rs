@@ -5,7 +5,9 @@
 use std::fs::OpenOptions;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Kind};
@@ -37,14 +39,24 @@ pub struct AccessLogConfig {
     pub format: AccessLogFormat,
 }
 
-/// Lines that may wait for the writer thread before new ones are dropped.
-const BACKLOG: usize = 8192;
+/// Bytes of lines that may wait for the writer thread before new ones are dropped. Counted in
+/// bytes, not lines: a line holds an escaped request target and headers (up to four times a
+/// 64 KiB head), so a bound in lines would let a stalled sink hold gigabytes. 4 MiB is some
+/// 20,000 ordinary lines, seconds of a busy server's log.
+const BACKLOG_BYTES: usize = 4 << 20;
 
 /// The request side of the access log.
 #[derive(Debug)]
 pub(crate) struct AccessLog {
-    tx: SyncSender<String>,
+    tx: Sender<String>,
+    /// Bytes handed to the writer and not yet written (see [`BACKLOG_BYTES`]).
+    queued: Arc<AtomicUsize>,
     pub format: AccessLogFormat,
+}
+
+/// What a queued line costs: its allocation, not only its length.
+fn cost(line: &String) -> usize {
+    line.capacity() + std::mem::size_of::<String>()
 }
 
 /// What one access log line says.
@@ -79,15 +91,19 @@ impl AccessLog {
                     })?,
             ),
         };
-        let (tx, rx) = sync_channel(BACKLOG);
+        Self::with_writer(out, config.format)
+    }
+
+    /// Start the writer thread on `out`.
+    fn with_writer(out: Box<dyn Write + Send>, format: AccessLogFormat) -> Result<Self, Error> {
+        let (tx, rx) = channel();
+        let queued = Arc::new(AtomicUsize::new(0));
+        let q = queued.clone();
         std::thread::Builder::new()
             .name("gatehouse-access-log".into())
-            .spawn(move || write_lines(rx, out))
+            .spawn(move || write_lines(rx, out, &q))
             .map_err(|e| Error::io(Kind::InvalidOption, "cannot start the access log writer", e))?;
-        Ok(AccessLog {
-            tx,
-            format: config.format,
-        })
+        Ok(AccessLog { tx, queued, format })
     }
 
     /// Hand a line to the writer; false when it was dropped.
@@ -132,17 +148,39 @@ impl AccessLog {
         line.push(' ');
         line.push_str(&e.elapsed.as_micros().to_string());
         line.push('\n');
-        !matches!(self.tx.try_send(line), Err(TrySendError::Full(_)))
+        self.enqueue(line)
+    }
+
+    /// Queue a line unless the bytes waiting would go over [`BACKLOG_BYTES`]; false when dropped.
+    fn enqueue(&self, line: String) -> bool {
+        let n = cost(&line);
+        // Reserve the bytes first, so that concurrent callers cannot all pass the check.
+        let before = self.queued.fetch_add(n, Ordering::AcqRel);
+        if before + n > BACKLOG_BYTES {
+            self.queued.fetch_sub(n, Ordering::AcqRel);
+            return false;
+        }
+        if self.tx.send(line).is_err() {
+            // The writer is gone (it never exits while we hold the sender, but say so).
+            self.queued.fetch_sub(n, Ordering::AcqRel);
+            return false;
+        }
+        true
     }
 }
 
-fn write_lines(rx: Receiver<String>, out: Box<dyn Write + Send>) {
+fn write_lines(rx: Receiver<String>, out: Box<dyn Write + Send>, queued: &AtomicUsize) {
     let mut out = BufWriter::new(out);
-    while let Ok(line) = rx.recv() {
+    let write = |out: &mut BufWriter<_>, line: String| {
         let _ = out.write_all(line.as_bytes());
+        // Its bytes are in the BufWriter (at most its capacity) or written: no longer queued.
+        queued.fetch_sub(cost(&line), Ordering::AcqRel);
+    };
+    while let Ok(line) = rx.recv() {
+        write(&mut out, line);
         // Batch what is already waiting, then flush once.
         while let Ok(more) = rx.try_recv() {
-            let _ = out.write_all(more.as_bytes());
+            write(&mut out, more);
         }
         let _ = out.flush();
     }
@@ -186,5 +224,89 @@ mod tests {
         let mut e = String::new();
         escape(&mut e, b"a\"b\n");
         assert_eq!(e, "a\\x22b\\x0a");
+    }
+
+    /// A sink that takes nothing until released, then counts what it gets.
+    struct Stalled {
+        gate: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+        got: Arc<AtomicUsize>,
+    }
+
+    impl Write for Stalled {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let (open, cv) = &*self.gate;
+            let mut g = open.lock().map_err(|_| io::Error::other("poisoned"))?;
+            while !*g {
+                g = cv.wait(g).map_err(|_| io::Error::other("poisoned"))?;
+            }
+            self.got.fetch_add(buf.len(), Ordering::SeqCst);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stalled_sink_holds_at_most_the_byte_bound() {
+        let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let got = Arc::new(AtomicUsize::new(0));
+        let sink = Stalled {
+            gate: gate.clone(),
+            got: got.clone(),
+        };
+        let log = AccessLog::with_writer(Box::new(sink), AccessLogFormat::Combined).unwrap();
+        // A 64 KiB target of bytes that are escaped four times over: ~256 KiB a line.
+        let target = vec![0xffu8; 64 * 1024];
+        let entry = Entry {
+            remote: "127.0.0.1",
+            method: b"GET",
+            target: &target,
+            version: "HTTP/1.1",
+            status: 200,
+            bytes: 5,
+            referer: b"",
+            user_agent: b"",
+            elapsed: Duration::from_micros(10),
+        };
+        let (mut kept, mut dropped, mut kept_bytes) = (0usize, 0usize, 0usize);
+        for _ in 0..200 {
+            if log.log(&entry) {
+                kept += 1;
+                kept_bytes += 4 * target.len();
+            } else {
+                dropped += 1;
+            }
+            assert!(log.queued.load(Ordering::SeqCst) <= BACKLOG_BYTES);
+        }
+        // 200 such lines are 50 MiB; the bound keeps at most 4 MiB, the line the writer holds
+        // blocked in the sink included, and drops the rest.
+        assert!(kept >= 4, "kept {kept}");
+        assert!(kept_bytes <= BACKLOG_BYTES, "kept {kept_bytes} bytes");
+        assert_eq!(kept + dropped, 200);
+        assert!(dropped > 150, "dropped {dropped}");
+
+        // Released, the writer writes every kept line and the queue is empty again.
+        {
+            let (open, cv) = &*gate;
+            *open.lock().unwrap() = true;
+            cv.notify_all();
+        }
+        let t0 = std::time::Instant::now();
+        while log.queued.load(Ordering::SeqCst) != 0 && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(log.queued.load(Ordering::SeqCst), 0);
+        assert!(
+            log.log(&entry),
+            "lines are taken again once the sink drains"
+        );
+        let t0 = std::time::Instant::now();
+        while got.load(Ordering::SeqCst) < (kept + 1) * 4 * target.len()
+            && t0.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(got.load(Ordering::SeqCst) >= (kept + 1) * 4 * target.len());
     }
 }

@@ -140,9 +140,15 @@ pub(crate) fn bind(addr: &BindAddr, opts: BindOptions) -> Result<Listener, Error
 }
 
 /// Adopt a listening socket passed by the service manager (systemd socket activation).
+///
+/// The descriptor is checked before it is taken: a wrong `LISTEN_FDS` or fd number may name a
+/// file, a connection or a descriptor another part of the process owns, and owning it would
+/// close it when the server stops (or at once, on an error). Only a listening stream socket of
+/// the IPv4, IPv6 or UNIX family is taken; anything else is refused with [`Kind::Bind`] and
+/// left as it was.
 #[cfg(unix)]
 fn from_fd(fd: i32) -> Result<Listener, Error> {
-    use std::os::fd::FromRawFd;
+    use std::os::fd::{BorrowedFd, FromRawFd};
     let fail = |what: &str, e| {
         Error::io(
             Kind::Bind,
@@ -153,8 +159,16 @@ fn from_fd(fd: i32) -> Result<Listener, Error> {
     if fd < 0 {
         return Err(fail("use", io::Error::from(io::ErrorKind::InvalidInput)));
     }
-    // SAFETY: the service manager handed this descriptor to the process (LISTEN_FDS) for this
-    // server to own; the caller passes each descriptor to exactly one server.
+    {
+        // SAFETY: the borrow lives only in this block and is used only for getsockopt and
+        // getsockname, which neither close nor change the descriptor. A number that names no
+        // open descriptor makes them fail with EBADF, which refuses it.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        check_inherited(socket2::SockRef::from(&borrowed)).map_err(|e| fail("use", e))?;
+    }
+    // SAFETY: checked above, it is a listening stream socket; the service manager handed it to
+    // the process (LISTEN_FDS) for this server to own, and the caller passes each descriptor to
+    // exactly one server.
     let socket = unsafe { Socket::from_raw_fd(fd) };
     socket
         .set_nonblocking(true)
@@ -170,6 +184,41 @@ fn from_fd(fd: i32) -> Result<Listener, Error> {
         // Not ours to remove on stop: the service manager owns the socket file.
         Ok(Listener::Unix(l, path, false))
     }
+}
+
+/// Whether an inherited descriptor is a listening stream socket of the IPv4, IPv6 or UNIX
+/// family; an error saying what it is not, otherwise.
+#[cfg(unix)]
+fn check_inherited(socket: socket2::SockRef<'_>) -> io::Result<()> {
+    let refuse = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, what.to_string());
+    // SO_TYPE: fails with ENOTSOCK for a file or pipe, EBADF for a closed number.
+    if socket.r#type()? != Type::STREAM {
+        return Err(refuse("not a stream socket"));
+    }
+    // getsockname gives the family (and, for UNIX, that it is one).
+    let family = socket.local_addr()?.domain();
+    if ![Domain::IPV4, Domain::IPV6, Domain::UNIX].contains(&family) {
+        return Err(refuse("not an IPv4, IPv6 or UNIX socket"));
+    }
+    // SO_ACCEPTCONN where the platform has it; elsewhere a socket with a peer is a connection.
+    #[cfg(any(
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "fuchsia",
+        target_os = "linux"
+    ))]
+    let listening = socket.is_listener()?;
+    #[cfg(not(any(
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "fuchsia",
+        target_os = "linux"
+    )))]
+    let listening = socket.peer_addr().is_err();
+    if !listening {
+        return Err(refuse("not a listening socket"));
+    }
+    Ok(())
 }
 
 #[cfg(not(unix))]
@@ -480,5 +529,114 @@ impl AsyncWrite for WriteHalf {
             WriteHalf::Unix(w) => Pin::new(w).poll_shutdown(cx),
             WriteHalf::Tls(w) => Pin::new(w).poll_shutdown(cx),
         }
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::io::{Read, Seek, Write};
+    use std::os::fd::{AsRawFd, IntoRawFd};
+
+    fn refused(fd: i32) -> Error {
+        match bind(&BindAddr::Fd(fd), BindOptions::default()) {
+            Ok(_) => panic!("descriptor {fd} was taken"),
+            Err(e) => e,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_regular_file_is_refused_and_stays_open() {
+        let path = std::env::temp_dir().join(format!("gh-fd-test-{}", std::process::id()));
+        let mut file = std::fs::File::options()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        let e = refused(file.as_raw_fd());
+        assert_eq!(e.kind(), Kind::Bind);
+        assert!(e.to_string().contains("inherited descriptor"), "{e}");
+        // Still open, still the same file.
+        file.write_all(b"still here").unwrap();
+        file.rewind().unwrap();
+        let mut back = String::new();
+        file.read_to_string(&mut back).unwrap();
+        assert_eq!(back, "still here");
+        drop(file);
+        let _ = std::fs::remove_file(path);
+    }
+
+    #[tokio::test]
+    async fn a_connected_socket_is_refused_and_stays_open() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut server, _) = l.accept().unwrap();
+        for fd in [client.as_raw_fd(), server.as_raw_fd()] {
+            let e = refused(fd);
+            assert_eq!(e.kind(), Kind::Bind);
+            assert!(e.to_string().contains("not a listening socket"), "{e}");
+        }
+        // Both ends still work.
+        client.write_all(b"ping").unwrap();
+        let mut got = [0u8; 4];
+        server.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"ping");
+    }
+
+    #[tokio::test]
+    async fn sockets_that_are_not_listening_streams_are_refused() {
+        // Bound, not listening.
+        let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        s.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        assert_eq!(refused(s.as_raw_fd()).kind(), Kind::Bind);
+        assert!(s.local_addr().is_ok(), "still open");
+        // A datagram socket.
+        let u = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let e = refused(u.as_raw_fd());
+        assert!(e.to_string().contains("not a stream socket"), "{e}");
+        assert!(u.local_addr().is_ok(), "still open");
+        // A pipe end (stdin of the test may be anything; make one).
+        let (rd, _wr) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert_eq!(refused(rd.as_raw_fd()).kind(), Kind::Bind);
+        assert!(rd.local_addr().is_ok(), "still open");
+    }
+
+    #[tokio::test]
+    async fn a_number_that_names_no_descriptor_is_refused() {
+        // Far above anything the kernel hands out (it takes the lowest free number), so no
+        // other test can open it meanwhile.
+        for fd in [999_999, i32::MAX] {
+            let e = refused(fd);
+            assert_eq!(e.kind(), Kind::Bind);
+        }
+        assert_eq!(refused(-1).kind(), Kind::Bind);
+    }
+
+    #[tokio::test]
+    async fn a_listening_socket_is_taken() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let fd = l.into_raw_fd();
+        let Ok(listener) = bind(&BindAddr::Fd(fd), BindOptions::default()) else {
+            panic!("a listening TCP socket was refused");
+        };
+        assert_eq!(listener.local_addr(), BoundAddr::Tcp(addr));
+        let dir = std::env::temp_dir().join(format!("gh-fd-unix-{}", std::process::id()));
+        let _ = std::fs::remove_file(&dir);
+        let u = std::os::unix::net::UnixListener::bind(&dir).unwrap();
+        let Ok(Listener::Unix(_, path, owned)) =
+            bind(&BindAddr::Fd(u.into_raw_fd()), BindOptions::default())
+        else {
+            panic!("a listening UNIX socket was refused");
+        };
+        assert_eq!(path, dir);
+        assert!(
+            !owned,
+            "the service manager's socket file is not ours to remove"
+        );
+        let _ = std::fs::remove_file(dir);
     }
 }

@@ -10,13 +10,19 @@ use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The figures of one worker (one slot of the pool), as the original server keeps per thread.
+///
+/// The bytes are those of the requests the worker held, counted when each request ends; they
+/// are not the server's byte counts ([`crate::Stats`] has those, counted at the socket): what the
+/// core reads and writes outside a slot (its own 400/408/413/503 answers, `100 Continue`, PROXY
+/// headers) is only in the server's counts, and a response cut by a failed write is counted
+/// here as far as it was handed to the writer.
 #[derive(Debug, Default)]
 pub struct WorkerStats {
     /// Requests this worker ran.
     pub requests: AtomicU64,
-    /// Request body bytes read while this worker held the request.
+    /// Request head and body bytes of the requests this worker held.
     pub bytes_read: AtomicU64,
-    /// Response bytes written while this worker held the request.
+    /// Response head and body bytes of the requests this worker held.
     pub bytes_written: AtomicU64,
     /// Microseconds spent holding requests.
     pub work_micros: AtomicU64,

@@ -55,9 +55,14 @@ pub struct StatsSnapshot {
     pub accepts: u64,
     /// Requests whose head was read (including rejected ones).
     pub requests: u64,
-    /// Bytes read from clients.
+    /// Bytes read from client sockets (plaintext under TLS): PROXY headers, request heads and
+    /// bodies, pipelined requests. The one count of bytes read: `stats()` and `metrics()` both
+    /// show it (bytes drained and dropped while a refused connection closes are not counted).
     pub bytes_read: u64,
-    /// Bytes written to clients.
+    /// Bytes the client sockets took (plaintext under TLS), counted write by write: responses,
+    /// the core's own answers (400, 408, 413, 503, ...), `100 Continue`, and the part of a
+    /// response that went out before its connection failed or stalled. The one count of bytes
+    /// written: `stats()` and `metrics()` both show it.
     pub bytes_written: u64,
     /// Accept and connection I/O errors.
     pub socket_errors: u64,

@@ -139,46 +139,56 @@ pub(super) async fn close(mut wr: WriteHalf, rd: Option<ReadHalf>, shared: &Shar
     }
 }
 
-/// Write every slice, within `timeout` in all: a client that stops reading is cut off. A write
-/// that completes at once (the common case) never arms a timer.
+/// Write every slice. `timeout` bounds a stall, not the whole write: each write call (and the
+/// flush) that makes no progress for `timeout` cuts the client off, so a client that stops
+/// reading is cut after about `timeout`, and a slow but steady reader gets a response of any
+/// size, as reads are timed. A write that completes at once (the common case) never arms a
+/// timer.
+///
+/// Bytes are counted in `bytes_written` as the socket takes them, also when a later part of the
+/// write fails or stalls: the counter is what clients were sent.
 pub(super) async fn write_all(
     wr: &mut WriteHalf,
     parts: &[&[u8]],
     shared: &Shared,
 ) -> io::Result<usize> {
-    let total: usize = parts.iter().map(|p| p.len()).sum();
-    let fut = async {
-        let mut slices: Vec<IoSlice<'_>> = parts
-            .iter()
-            .filter(|p| !p.is_empty())
-            .map(|p| IoSlice::new(p))
-            .collect();
-        let mut bufs = &mut slices[..];
-        while !bufs.is_empty() {
-            let n = wr.write_vectored(bufs).await?;
-            if n == 0 {
-                return Err(io::Error::from(io::ErrorKind::WriteZero));
-            }
-            IoSlice::advance_slices(&mut bufs, n);
+    /// Poll `fut` once; only if it is not ready, give it `limit` to finish.
+    async fn stall_bound<F: Future>(fut: F, limit: Duration) -> Result<F::Output, ()> {
+        let mut fut = std::pin::pin!(fut);
+        match std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+            Poll::Ready(r) => Ok(r),
+            Poll::Pending => timeout(limit, fut).await.map_err(drop),
         }
-        // TLS may keep records that did not fit the socket: push them out. TCP: nothing to do.
-        wr.flush().await
-    };
-    let mut fut = std::pin::pin!(fut);
-    let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
-    let result = match first {
-        Poll::Ready(r) => Ok(r),
-        Poll::Pending => timeout(shared.config.limits.timeout, fut).await,
+    }
+    let limit = shared.config.limits.timeout;
+    let mut slices: Vec<IoSlice<'_>> = parts
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| IoSlice::new(p))
+        .collect();
+    let mut bufs = &mut slices[..];
+    let mut written = 0usize;
+    let result = loop {
+        if bufs.is_empty() {
+            // TLS may keep records that did not fit the socket: push them out. TCP: nothing.
+            break stall_bound(wr.flush(), limit).await;
+        }
+        match stall_bound(wr.write_vectored(bufs), limit).await {
+            Ok(Ok(0)) => break Ok(Err(io::Error::from(io::ErrorKind::WriteZero))),
+            Ok(Ok(n)) => {
+                written += n;
+                Stats::add(&shared.stats.bytes_written, n as u64);
+                IoSlice::advance_slices(&mut bufs, n);
+            }
+            other => break other.map(|r| r.map(drop)),
+        }
     };
     match result {
-        Ok(Ok(())) => {
-            Stats::add(&shared.stats.bytes_written, total as u64);
-            Ok(total)
-        }
+        Ok(Ok(())) => Ok(written),
         Ok(Err(e)) => {
             Stats::add(&shared.stats.socket_errors, 1);
             Err(e)
         }
-        Err(_) => Err(io::Error::from(io::ErrorKind::TimedOut)),
+        Err(()) => Err(io::Error::from(io::ErrorKind::TimedOut)),
     }
 }

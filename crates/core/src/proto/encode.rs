@@ -91,13 +91,23 @@ impl ResponseHead {
                 ));
             }
             if name.eq_ignore_ascii_case("content-length") {
-                let n = value.trim().parse::<u64>().map_err(|_| {
+                // The value goes on the wire as given, so it must be what a client parses:
+                // 1*DIGIT (RFC 9110 section 8.6), no sign, no space; and one of it only, as a
+                // client may refuse or misframe a repeated one even with the same value.
+                if head.content_length.is_some() {
+                    return Err(Error::new(
+                        Kind::InvalidHeader,
+                        "Content-Length given more than once: the server sends one only",
+                    ));
+                }
+                head.content_length = Some(parse_content_length(value).ok_or_else(|| {
                     Error::new(
                         Kind::InvalidHeader,
-                        format!("invalid Content-Length {value:?}"),
+                        format!(
+                            "invalid Content-Length {value:?}: expected digits only, like \"42\""
+                        ),
                     )
-                })?;
-                head.content_length = Some(n);
+                })?);
             } else if name.eq_ignore_ascii_case("server") {
                 head.has_server = true;
             } else if name.eq_ignore_ascii_case("date") {
@@ -144,6 +154,14 @@ impl ResponseHead {
     pub(crate) fn forbids_body(&self) -> bool {
         self.status < 200 || self.status == 204 || self.status == 304
     }
+}
+
+/// A Content-Length value: one or more ASCII digits and nothing else, within u64.
+fn parse_content_length(value: &str) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
 }
 
 /// Append `s` to `out` as latin-1, refusing CR, LF, NUL, other controls (HTAB allowed) and
@@ -335,6 +353,38 @@ mod tests {
                 .kind(),
             Kind::InvalidHeader
         );
+    }
+
+    #[test]
+    fn content_length_from_the_application_is_digits_only_and_once() {
+        let cl = |v: &'static str| ResponseHead::from_app("200 OK", [("Content-Length", v)]);
+        assert_eq!(cl("5").unwrap().declared_length(), Some(5));
+        assert_eq!(cl("0").unwrap().declared_length(), Some(0));
+        assert_eq!(cl("007").unwrap().declared_length(), Some(7));
+        for bad in [
+            "+5",
+            "-5",
+            " 5",
+            "5 ",
+            "\t5",
+            "5\t",
+            "",
+            "5,5",
+            "0x5",
+            "5.0",
+            "1e3",
+            "18446744073709551616",
+        ] {
+            let e = cl(bad).unwrap_err();
+            assert_eq!(e.kind(), Kind::InvalidHeader, "{bad:?}");
+        }
+        for (a, b) in [("5", "5"), ("5", "6")] {
+            let e =
+                ResponseHead::from_app("200 OK", [("Content-Length", a), ("content-length", b)])
+                    .unwrap_err();
+            assert_eq!(e.kind(), Kind::InvalidHeader, "{a} then {b}");
+            assert!(e.to_string().contains("more than once"), "{e}");
+        }
     }
 
     #[test]

@@ -246,7 +246,9 @@ pub(crate) fn parse(
     let mut close_asked = false;
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
-        let value = h.value;
+        // Whitespace (SP, HTAB) around a field value is not part of it (RFC 9110 section 5.5):
+        // every check below, and the application, see the value without it.
+        let value = trim_ows(h.value);
         for &b in value {
             if (b < 0x20 && b != b'\t') || b == 0x7f {
                 return Err(Reject::new(400, "Control character in a header value"));
@@ -267,7 +269,6 @@ pub(crate) fn parse(
             }
             content_length = Some(n);
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            check_framing_whitespace(head, name, value)?;
             transfer_encoding.push(value);
         } else if name.eq_ignore_ascii_case(b"connection") {
             for token in value.split(|&b| b == b',') {
@@ -279,15 +280,13 @@ pub(crate) fn parse(
                 }
             }
         } else if name.eq_ignore_ascii_case(b"expect") {
-            if trim_ows(value).eq_ignore_ascii_case(b"100-continue") {
+            if value.eq_ignore_ascii_case(b"100-continue") {
                 parsed.expect_continue = version == Version::Http11;
             } else {
                 return Err(Reject::new(417, "Expectation Failed"));
             }
         }
-        parsed
-            .headers
-            .push((span_of(name), span_of_value(value, base, start)));
+        parsed.headers.push((span_of(name), span_of(value)));
     }
     if version == Version::Http11 && hosts == 0 {
         return Err(Reject::new(400, "Missing Host header"));
@@ -318,18 +317,6 @@ pub(crate) fn parse(
         parsed.expect_continue = false;
     }
     Ok(Parse::Complete(parsed, end))
-}
-
-fn span_of_value(value: &[u8], base: usize, start: usize) -> Span {
-    let off = value.as_ptr() as usize - base;
-    // httparse keeps trailing whitespace in a value; RFC 9110 section 5.5 says to drop it.
-    let trimmed = value.len()
-        - value
-            .iter()
-            .rev()
-            .take_while(|b| **b == b' ' || **b == b'\t')
-            .count();
-    ((start + off) as u32, (start + off + trimmed) as u32)
 }
 
 /// The request line before httparse sees it: versions other than 1.0/1.1 get 505, HTTP/0.9
@@ -364,16 +351,13 @@ fn check_target(
     method: &[u8],
     t: &[u8],
 ) -> Result<((usize, usize), Option<(usize, usize)>), Reject> {
-    if t.iter().any(|&b| !(0x21..=0x7e).contains(&b)) {
-        return Err(Reject::new(400, "Invalid character in the request target"));
-    }
     if t.contains(&b'#') {
         return Err(Reject::new(400, "Fragment in the request target"));
     }
-    // Characters RFC 3986 never allows and every browser percent-encodes: "<" and ">" anywhere,
-    // "`" in the path (browsers leave it raw in a query). hyper refuses the same ones.
-    let path_end = t.iter().position(|&b| b == b'?').unwrap_or(t.len());
-    if t.iter().any(|&b| b == b'<' || b == b'>') || t[..path_end].contains(&b'`') {
+    // Only the characters of RFC 3986 (RFC 9112 section 3.2): anything else (a backslash, "{",
+    // "|", "^", a quote, "<", ">", "`", controls, non-ASCII) must be percent-encoded, or two
+    // readers of the target may disagree on what it names.
+    if !t.iter().all(|&b| is_uri_char(b)) {
         return Err(Reject::new(400, "Invalid character in the request target"));
     }
     if method == b"CONNECT" {
@@ -526,28 +510,10 @@ fn check_transfer_encoding(values: &[&[u8]]) -> Result<(), Reject> {
     Ok(())
 }
 
-/// The whitespace around a Transfer-Encoding value as it was on the wire (httparse trims it):
-/// at most one SP after the colon and nothing before the CRLF. Tabs, runs of spaces and trailing
-/// whitespace are valid OWS, but they are how TE.TE desyncs hide `chunked` from a front end that
-/// compares the raw value, so on the one field that decides the framing they are refused.
-fn check_framing_whitespace(head: &[u8], name: &[u8], value: &[u8]) -> Result<(), Reject> {
-    let bad = || Reject::new(400, "Invalid whitespace in Transfer-Encoding");
-    if value.is_empty() {
-        // An empty value is refused by check_transfer_encoding.
-        return Ok(());
-    }
-    let base = head.as_ptr() as usize;
-    let colon = name.as_ptr() as usize - base + name.len();
-    let start = value.as_ptr() as usize - base;
-    let end = start + value.len();
-    let lead = head.get(colon + 1..start).ok_or_else(bad)?;
-    if lead.len() > 1 || lead.iter().any(|&b| b != b' ') {
-        return Err(bad());
-    }
-    if head.get(end) != Some(&b'\r') {
-        return Err(bad());
-    }
-    Ok(())
+/// A character RFC 3986 allows in a URI: unreserved, reserved (gen-delims and sub-delims) or the
+/// "%" of a percent-encoding.
+fn is_uri_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b)
 }
 
 pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
@@ -670,16 +636,63 @@ mod tests {
                 format!("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:{v}\r\n\r\n").as_bytes(),
             )
         };
+        // SP and HTAB around a value are not part of it (RFC 9110 section 5.5).
         assert_eq!(te(" chunked"), 200);
         assert_eq!(te("chunked"), 200);
         assert_eq!(te(" Chunked"), 200);
-        assert_eq!(te("  chunked"), 400);
-        assert_eq!(te("\tchunked"), 400);
-        assert_eq!(te(" chunked "), 400);
-        assert_eq!(te(" chunked\t"), 400);
+        assert_eq!(te("  chunked"), 200);
+        assert_eq!(te("\tchunked"), 200);
+        assert_eq!(te(" chunked "), 200);
+        assert_eq!(te(" chunked\t"), 200);
+        assert_eq!(te("\tchunked\t"), 200);
+        assert_eq!(te(" \t chunked \t "), 200);
+        // Other whitespace is a control character, and no whitespace is no value.
         assert_eq!(te(" \x0bchunked"), 400);
+        assert_eq!(te(" chunked\x0c"), 400);
         assert_eq!(te(""), 400);
+        assert_eq!(te(" \t "), 400);
         assert_eq!(te(" gzip, chunked"), 501);
+        match run(b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\tchunked\t\r\n\r\n") {
+            Ok(Parse::Complete(h, _)) => {
+                assert_eq!(h.framing, BodyFraming::Chunked);
+                let (_, v) = h.headers[1];
+                assert_eq!(
+                    &b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\tchunked\t\r\n\r\n"
+                        [v.0 as usize..v.1 as usize],
+                    b"chunked"
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn whitespace_around_any_value_is_not_part_of_it() {
+        assert_eq!(status(b"GET / HTTP/1.1\r\nHost:\th\t\r\n\r\n"), 200);
+        assert_eq!(status(b"GET / HTTP/1.1\r\nHost: h:80 \r\n\r\n"), 200);
+        assert_eq!(
+            status(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length:\t5 \r\n\r\n"),
+            200
+        );
+        assert_eq!(
+            status(
+                b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\t\r\nContent-Length: 5\r\n\r\n"
+            ),
+            400
+        );
+        assert_eq!(
+            status(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5 5\r\n\r\n"),
+            400
+        );
+        match run(
+            b"POST / HTTP/1.1\r\nHost: h\r\nExpect:  100-continue\t\r\nContent-Length: 1\r\n\r\n",
+        ) {
+            Ok(Parse::Complete(h, _)) => {
+                assert!(h.expect_continue);
+                assert_eq!(h.framing, BodyFraming::Length(1));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]
@@ -688,8 +701,14 @@ mod tests {
         assert_eq!(get("/<x>"), 400);
         assert_eq!(get("/?q=<x>"), 400);
         assert_eq!(get("/a`b"), 400);
-        assert_eq!(get("/a?b=`c`"), 200);
-        assert_eq!(get("/a{b}|c^d\"e\"\\f"), 200);
+        assert_eq!(get("/a?b=`c`"), 400);
+        for c in ["\\", "{", "}", "|", "^", "\""] {
+            assert_eq!(get(&format!("/a{c}b")), 400, "{c} in the path");
+            assert_eq!(get(&format!("/a?b={c}")), 400, "{c} in the query");
+        }
+        // Every character RFC 3986 has is fine where the grammar allows it.
+        assert_eq!(get("/a-b._~:@!$&'()*+,;=%20/?x=/?[]:@"), 200);
+        assert_eq!(get("/%5C"), 200);
     }
 
     #[test]
