@@ -264,10 +264,10 @@ pub(super) async fn write_stream(
                 };
                 // The bytes left the window (written, or dropped for a HEAD): room for more.
                 rx.written(total);
-                sent += total as u64;
                 if ok.is_err() {
                     return (false, sent);
                 }
+                sent += total as u64;
             }
         }
     }
