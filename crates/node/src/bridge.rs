@@ -172,6 +172,8 @@ const WAKE_NOW_AT: usize = 32;
 pub struct LaneState {
     /// The packed records waiting for the JavaScript thread (see `head`).
     pub batch: head::Batch,
+    /// The buffers of the batch taken last, emptied, for the next one.
+    spare: head::Batch,
     /// A wake-up is owed for the waiting batch: the thread has not been called for it.
     owed: bool,
     /// The open requests.
@@ -207,9 +209,17 @@ impl Lane {
     }
 
     /// Take the waiting batch (on the lane's JavaScript thread): what was owed for it is settled.
+    /// Give it back with [`Lane::give_back`] once it is copied out.
     pub fn take_batch(state: &mut LaneState) -> head::Batch {
         state.owed = false;
-        std::mem::take(&mut state.batch)
+        let spare = std::mem::take(&mut state.spare);
+        std::mem::replace(&mut state.batch, spare)
+    }
+
+    /// A taken batch, copied out: its buffers serve a later batch.
+    pub fn give_back(&self, mut batch: head::Batch) {
+        batch.clear();
+        self.lock().spare = batch;
     }
 
     /// An open request ended (answered, cut, or failed).

@@ -212,6 +212,14 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// Empty it, keeping its memory for the next batch (a batch taken and given back does not
+    /// grow its buffers again from nothing).
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.bodies.clear();
+        self.count = 0;
+    }
+
     /// Whether there is nothing to send.
     pub fn is_empty(&self) -> bool {
         self.text.is_empty()

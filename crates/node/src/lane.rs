@@ -43,10 +43,13 @@ pub fn attach(
         .build_callback(move |ctx| {
             let lane = for_callback.get().and_then(Weak::upgrade);
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let batch = lane
-                    .map(|l| Lane::take_batch(&mut l.lock()))
-                    .unwrap_or_default();
-                batch_buffer(&ctx.env, &batch)
+                let Some(lane) = lane else {
+                    return batch_buffer(&ctx.env, &head::Batch::default());
+                };
+                let batch = Lane::take_batch(&mut lane.lock());
+                let buffer = batch_buffer(&ctx.env, &batch);
+                lane.give_back(batch);
+                buffer
             }))
             .map_err(napi::bindgen_prelude::panic_to_error)
             .and_then(|r| r)
@@ -203,10 +206,13 @@ impl NativeLane {
         for (ordinal, refusal) in &refused {
             batch.push_refused(*ordinal, refusal.code, &refusal.message);
         }
-        if batch.is_empty() {
-            return Ok(None);
-        }
-        batch_buffer(env, &batch).map(Some)
+        let buffer = if batch.is_empty() {
+            Ok(None)
+        } else {
+            batch_buffer(env, &batch).map(Some)
+        };
+        self.lane.give_back(batch);
+        buffer
     }
 
     /// Start a streamed response (status and headers). Borrows the request.
