@@ -300,7 +300,10 @@ export class Gateway {
     this.running = true
     try {
       if (first !== null) this.runBatch(first, [])
-      while (this.flushAndRun()) {
+      // Nothing answered yet (async applications answer later, in their promises): no flush now.
+      // Their answers go with the flush scheduled when they come, and requests arriving
+      // meanwhile wake this thread as usual. A flush per batch, not two.
+      while (this.answers.exchanges.length > 0 && this.flushAndRun()) {
         // each flush may bring requests that arrived meanwhile; run them and flush again
       }
     } catch (e) {
@@ -400,7 +403,17 @@ export class Gateway {
 
   private readonly flushScheduled = (): void => {
     this.scheduled = false
-    this.drive(null)
+    if (this.running) return
+    this.running = true
+    try {
+      while (this.flushAndRun()) {
+        // run what each flush brings, and flush again
+      }
+    } catch (e) {
+      this.internalError(e)
+    } finally {
+      this.running = false
+    }
   }
 
   private run(ex: Exchange): void {
