@@ -5,6 +5,7 @@
 export { Server, SERVER_SOFTWARE, type Pool, type Stats, type WorkerStats } from './server'
 export { PathInfoDispatcher, type PathInfoDispatcherConstructor } from './dispatcher'
 export { GatehouseError, type ErrorCode } from './errors'
+export { fromFetch, fromNodeHandler, type FetchAdapterOptions, type FetchHandler, type FetchInfo, type NodeHandler } from './adapters'
 export type {
   App,
   BindAddr,
