@@ -8,6 +8,7 @@ export { GatehouseError, type ErrorCode } from './errors'
 export { fromFetch, fromNodeHandler, type FetchAdapterOptions, type FetchHandler, type FetchInfo, type NodeHandler } from './adapters'
 export type {
   App,
+  AppInterface,
   BindAddr,
   Body,
   Chunk,

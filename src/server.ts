@@ -9,7 +9,7 @@ import { Gateway } from './gateway'
 import { loadApp } from './load'
 import { renderMetrics } from './metrics'
 import { binding, type NativeIdentity, type NativePem, type NativeServer, type NativeSsl, type NativeStats } from './native'
-import type { App, BindAddr, PemInput, ServerOptions, SslIdentity, SslOptions } from './types'
+import type { App, AppInterface, BindAddr, PemInput, ServerOptions, SslIdentity, SslOptions } from './types'
 import type { WorkerData } from './worker'
 
 import { SERVER_SOFTWARE } from './version'
@@ -144,6 +144,7 @@ interface Resolved {
   accessLogFormat: 'common' | 'combined'
   staticResponse: string | undefined
   appThreads: number
+  interface: AppInterface
   ssl: SslOptions | undefined
 }
 
@@ -186,6 +187,7 @@ function resolve(o: ServerOptions): Resolved {
     accessLogFormat: oneOf('accessLogFormat', o.accessLogFormat, ['common', 'combined'] as const, 'combined'),
     staticResponse: o.staticResponse === undefined ? undefined : String(o.staticResponse),
     appThreads: integer('appThreads', o.appThreads, 0, 0),
+    interface: oneOf('interface', o.interface, ['auto', 'wsgi', 'fetch', 'node'] as const, 'auto'),
     ssl: sslOptions(o.ssl),
   }
 }
@@ -369,9 +371,9 @@ export class Server {
     try {
       if (o.staticResponse === undefined) {
         if (o.appThreads > 0) {
-          this.#workers = await startWorkers(o.appThreads, { key: native.key, app: this.app as string, base: { ...base, errors: undefined } as WorkerData['base'] })
+          this.#workers = await startWorkers(o.appThreads, { key: native.key, app: this.app as string, interface: o.interface, base: { ...base, errors: undefined } as WorkerData['base'] })
         } else {
-          const app = typeof this.app === 'string' ? await loadApp(this.app) : this.app
+          const app = typeof this.app === 'string' ? await loadApp(this.app, o.interface) : this.app
           new Gateway((onBatch) => native.attach(onBatch), app, base)
         }
       }
