@@ -146,7 +146,14 @@ class Exchange {
   /** The App's answer: a whole body, or [] after a streamed one. */
   settled = false
   reading = false
-  waiting = 0
+  /**
+   * Chunks written while the gateway's window is full, with their callbacks: they go to the
+   * gateway one at a time, each after the last one's Promise, so bytes keep the order they were
+   * written in (as Node keeps them in its outgoing buffer) and the window stays a bound.
+   */
+  queue: Array<[Chunk, Callback | undefined]> | undefined = undefined
+  /** end() came while chunks were queued: the end goes after them. */
+  ending = false
   constructor(
     readonly environ: Environ,
     readonly startResponse: StartResponse,
@@ -174,6 +181,66 @@ class Exchange {
       }
     }
     return this.write
+  }
+
+  /**
+   * Write one chunk through the WSGI write callable. Returns true when the gateway took it at
+   * once; false when it is queued or waits for room (then 'drain' follows once all are out).
+   */
+  send(data: Chunk, cb: Callback | undefined): boolean {
+    if (this.queue !== undefined) {
+      this.queue.push([data, cb])
+      return false
+    }
+    let pending: void | Promise<void>
+    try {
+      pending = this.stream()(data)
+    } catch (e) {
+      // A header the core refuses, or a client gone: the gateway answers 500 or cuts the connection.
+      this.abort(e)
+      if (cb) process.nextTick(cb, e as Error)
+      return false
+    }
+    if (pending === undefined) {
+      if (cb) process.nextTick(cb)
+      return true
+    }
+    this.queue = []
+    this.waitFor(pending, cb)
+    return false
+  }
+
+  /** After a write's Promise: the next queued chunk, or 'drain' (and a pending end) when none is left. */
+  private waitFor(pending: Promise<void>, cb: Callback | undefined): void {
+    pending.then(
+      () => {
+        if (cb) cb()
+        const queue = this.queue as Array<[Chunk, Callback | undefined]>
+        while (queue.length > 0) {
+          const [data, next] = queue.shift() as [Chunk, Callback | undefined]
+          let p: void | Promise<void>
+          try {
+            p = (this.write as Write)(data)
+          } catch (e) {
+            if (next) next(e as Error)
+            this.abort(e)
+            return
+          }
+          if (p !== undefined) {
+            this.waitFor(p, next)
+            return
+          }
+          if (next) next()
+        }
+        this.queue = undefined
+        if (this.ending) this.finish([])
+        else this.res.emit('drain')
+      },
+      (e: unknown) => {
+        if (cb) cb(e as Error)
+        this.abort(e)
+      },
+    )
   }
 
   /** Hand the whole answer (or the end of a stream) to the gateway. */
@@ -286,30 +353,11 @@ function write(this: Res, chunk: unknown, encoding?: unknown, cb?: unknown): boo
   }
   const data = asBytes(chunk, encoding)
   if (!this._header) this._implicitHeader()
-  let pending: void | Promise<void>
-  try {
-    pending = chunkLength(data) === 0 ? undefined : ex.stream()(data)
-  } catch (e) {
-    // A header the core refuses, or a client gone: the gateway answers 500 or cuts the connection.
-    ex.abort(e)
-    return false
-  }
-  if (pending === undefined) {
+  if (chunkLength(data) === 0) {
     if (typeof cb === 'function') process.nextTick(cb as Callback)
-    return true
+    return ex.queue === undefined
   }
-  ex.waiting++
-  pending.then(
-    () => {
-      if (typeof cb === 'function') (cb as Callback)()
-      if (--ex.waiting === 0) this.emit('drain')
-    },
-    (e: unknown) => {
-      if (typeof cb === 'function') (cb as Callback)(e as Error)
-      ex.abort(e)
-    },
-  )
-  return false
+  return ex.send(data, typeof cb === 'function' ? (cb as Callback) : undefined)
 }
 
 function end(this: Res, chunk?: unknown, encoding?: unknown, cb?: unknown): Res {
@@ -337,17 +385,10 @@ function end(this: Res, chunk?: unknown, encoding?: unknown, cb?: unknown): Res 
     ex.finish(data === undefined || chunkLength(data) === 0 ? [] : [data])
     return this
   }
-  if (data !== undefined && chunkLength(data) > 0) {
-    try {
-      // Not awaited: the gateway sends the end only after every chunk before it.
-      const p = ex.write(data)
-      if (p) p.catch((e: unknown) => ex.abort(e))
-    } catch (e) {
-      ex.abort(e)
-      return this
-    }
-  }
-  ex.finish([])
+  if (data !== undefined && chunkLength(data) > 0) ex.send(data, undefined)
+  // The end goes after every queued chunk (and only once the last one was taken).
+  if (ex.queue !== undefined) ex.ending = true
+  else ex.finish([])
   return this
 }
 
