@@ -480,10 +480,12 @@ async function streamAnswer(stream: ReadableStream<Uint8Array>, environ: Environ
 }
 
 function answer(res: Response, environ: Environ, startResponse: StartResponse): Body | Promise<Body> {
-  if (res instanceof LightResponse && res[kResponse] === undefined) {
-    const init = res[kInit]
-    startResponse(statusLine(init?.status ?? 200, init?.statusText ?? ''), res[kHeaderPairs]())
-    return asChunk(res[kBody])
+  // A brand check, not instanceof (which is true for every Response): kBody is null or the body.
+  if (typeof res === 'object' && res !== null && (res as unknown as LightResponse)[kBody] !== undefined && (res as unknown as LightResponse)[kResponse] === undefined) {
+    const light = res as unknown as LightResponse
+    const init = light[kInit]
+    startResponse(statusLine(init?.status ?? 200, init?.statusText ?? ''), light[kHeaderPairs]())
+    return asChunk(light[kBody])
   }
   if (typeof res !== 'object' || res === null || typeof (res as { status?: unknown }).status !== 'number') {
     throw new TypeError(`the fetch handler must return a Response, got ${res === null ? 'null' : typeof res}`)
