@@ -449,6 +449,8 @@ function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
   req.httpVersionMajor = 1
   req.httpVersionMinor = http11 ? 1 : 0
   req.httpVersion = http11 ? '1.1' : '1.0'
+  // No upgrade can happen here (the core owns the connection): every request is a plain one.
+  ;(req as unknown as { upgrade: boolean }).upgrade = false
   const headers: Record<string, string> = {}
   const raw: string[] = []
   for (const key in environ) {
