@@ -32,7 +32,9 @@ function format(value, kind) {
 
 /** The rows of a scenario's table: header first, then one row per peer (strings). */
 function tableRows(result, scenario) {
-  const ratioCols = scenario.metrics.map((m) => ({ key: m.key, label: scenario.metrics.length > 1 ? `${m.key.startsWith('out') ? 'out' : 'in'} ×node` : `×node (${m.key === 'rps' ? 'req/s' : m.key})` }))
+  // ×node, or × the scenario's own baseline (the framework scenarios): ×base there.
+  const times = scenario.baseline ? '×base' : '×node'
+  const ratioCols = scenario.metrics.map((m) => ({ key: m.key, label: scenario.metrics.length > 1 ? `${m.key.startsWith('out') ? 'out' : 'in'} ${times}` : `${times} (${m.key === 'rps' ? 'req/s' : m.key})` }))
   const header = ['peer', ...ratioCols.map((c) => c.label), ...scenario.columns.map((c) => c.label)]
   const rows = result.peers.map((p) => {
     if (p.status !== 'ok') return [p.label, `${p.status}: ${p.reason}`]
