@@ -215,3 +215,15 @@ test('flushHeaders() marks the headers sent; a HEAD request gets the headers and
 test('fromNodeHandler refuses what is not a function', (t) => {
   t.throws(() => fromNodeHandler({}), { instanceOf: TypeError, message: /expected a function \(req, res\) => void/ })
 })
+
+test('a request without a body is complete, and reading it ends at once', async (t) => {
+  const { url } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      const parts = []
+      req.on('data', (d) => parts.push(d))
+      req.on('end', () => res.end(`${req.complete} ${Buffer.concat(parts).length}`))
+    }),
+  )
+  t.is(await (await fetch(url)).text(), 'true 0')
+})

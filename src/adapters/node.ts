@@ -435,6 +435,10 @@ function readBody(this: Req): void {
   )
 }
 
+function endBody(this: Req): void {
+  this.push(null)
+}
+
 function hasBody(environ: Environ): boolean {
   const length = environ.CONTENT_LENGTH
   return environ.HTTP_TRANSFER_ENCODING !== undefined || (length !== undefined && length !== '0')
@@ -477,9 +481,10 @@ function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
     // Readable must be free to ask for more after each piece.
     ;(req as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = false
   } else {
-    // As Node does for a request without a body: complete, and the stream already ended.
+    // As Node does for a request without a body: complete, and the stream ends at the first
+    // read (pushing the end now would schedule a tick per request for a body nobody reads).
     req.complete = true
-    req.push(null)
+    req._read = endBody
   }
   return req
 }
