@@ -154,6 +154,8 @@ class Exchange {
   queue: Array<[Chunk, Callback | undefined]> | undefined = undefined
   /** end() came while chunks were queued: the end goes after them. */
   ending = false
+  /** Listening to the signal already. */
+  watching = false
   constructor(
     readonly environ: Environ,
     readonly startResponse: StartResponse,
@@ -174,13 +176,25 @@ class Exchange {
     if (this.write === undefined) {
       this.write = this.startResponse(this.statusLine(), responseHeaders(this.res))
       // A streamed response can outlive its client: hear about it even while nothing is written.
-      const signal = this.environ['gatehouse.signal']
-      if (signal instanceof AbortSignal && signal !== NEVER_ABORTED) {
-        if (signal.aborted) this.gone()
-        else signal.addEventListener('abort', () => this.gone(), { once: true })
-      }
+      this.watch()
     }
     return this.write
+  }
+
+  /**
+   * Listen for the client going away (`environ['gatehouse.signal']`, when the server gives one):
+   * then 'close' is emitted on res and on req.socket, as node:http does. Only for responses that
+   * outlive the handler's first turn: reading the signal is not free, and an answer given at
+   * once needs none.
+   */
+  watch(): void {
+    if (this.watching || this.settled) return
+    this.watching = true
+    const signal = this.environ['gatehouse.signal']
+    if (signal instanceof AbortSignal && signal !== NEVER_ABORTED) {
+      if (signal.aborted) this.gone()
+      else signal.addEventListener('abort', () => this.gone(), { once: true })
+    }
   }
 
   /**
@@ -537,5 +551,7 @@ export function fromNodeHandler(handler: NodeHandler): App {
       if (typeof r === 'object' && r !== null && typeof (r as { then?: unknown }).then === 'function') {
         ;(r as Promise<unknown>).then(undefined, (e: unknown) => ex.abort(e))
       }
+      // Still waiting (a database, a timer): 'close' must come if the client leaves meanwhile.
+      ex.watch()
     })
 }
