@@ -4,7 +4,7 @@ import net from 'node:net'
 
 import test from 'ava'
 
-import { gatehouse, makeServer, parseResponses, raw } from './helpers.mjs'
+import { eventually, gatehouse, makeServer, parseResponses, raw } from './helpers.mjs'
 
 const { fromNodeHandler } = gatehouse
 
@@ -226,4 +226,29 @@ test('a request without a body is complete, and reading it ends at once', async 
     }),
   )
   t.is(await (await fetch(url)).text(), 'true 0')
+})
+
+test('a client that leaves mid-stream gets "close" on res; later writes fail quietly and the server goes on', async (t) => {
+  let closed = false
+  let lateWrite
+  const { url } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      if (req.url === '/next') return res.end('next')
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      const timer = setInterval(() => res.write('x'.repeat(16 * 1024)), 2)
+      res.on('close', () => {
+        clearInterval(timer)
+        closed = true
+        lateWrite = res.write('after close')
+      })
+    }),
+  )
+  const controller = new AbortController()
+  const res = await fetch(url, { signal: controller.signal })
+  await res.body.getReader().read()
+  controller.abort()
+  t.true(await eventually(() => closed, 5000), "'close' was emitted")
+  t.false(lateWrite)
+  t.is(await (await fetch(url + '/next')).text(), 'next')
 })

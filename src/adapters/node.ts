@@ -156,6 +156,8 @@ class Exchange {
   ending = false
   /** Listening to the signal already. */
   watching = false
+  /** 'close' is emitted or on its way. */
+  closing = false
   constructor(
     readonly environ: Environ,
     readonly startResponse: StartResponse,
@@ -261,6 +263,7 @@ class Exchange {
   finish(body: Chunk[]): void {
     if (this.settled) return
     this.settled = true
+    this.closing = true
     this.resolve(body)
     process.nextTick(emitFinish, this)
   }
@@ -272,12 +275,17 @@ class Exchange {
 
   /** End the request without a whole answer: a 500 before the head went out, else a cut connection. */
   abort(err: unknown): void {
-    const res = this.res as ServerResponse & { finished: boolean }
     if (!this.settled) {
       this.settled = true
       this.reject(err)
     }
+    // 'close' once: after 'finish', or now.
+    if (this.closing) return
+    this.closing = true
+    const res = this.res as ServerResponse & { finished: boolean; destroyed: boolean }
     res.finished = true
+    // As in node:http, writes to a destroyed response fail quietly (their callback gets the error).
+    res.destroyed = true
     this.socket.closed()
     process.nextTick(emitClose, this)
   }
@@ -356,6 +364,12 @@ function write(this: Res, chunk: unknown, encoding?: unknown, cb?: unknown): boo
     encoding = undefined
   }
   const ex = exchangeOf(this)
+  if (this.destroyed) {
+    const err = new Error('Cannot call write after a stream was destroyed') as Error & { code: string }
+    err.code = 'ERR_STREAM_DESTROYED'
+    if (typeof cb === 'function') process.nextTick(cb as Callback, err)
+    return false
+  }
   if (this.finished) {
     const err = new Error('write after end') as Error & { code: string }
     err.code = 'ERR_STREAM_WRITE_AFTER_END'
