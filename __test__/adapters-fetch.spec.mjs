@@ -3,7 +3,7 @@ import net from 'node:net'
 
 import test from 'ava'
 
-import { gatehouse, eventually, makeServer, parseResponses, raw } from './helpers.mjs'
+import { eventually, gatehouse, makeServer, parseResponses, raw, spawnLines } from './helpers.mjs'
 
 const { fromFetch } = gatehouse
 
@@ -259,4 +259,11 @@ test('with the light global Response, instanceof Response holds for it and for t
 
 test('fromFetch refuses what is neither a function nor an object with fetch', (t) => {
   t.throws(() => fromFetch({}), { instanceOf: TypeError, message: /expected a function \(request, info\) => Response, or an object with a fetch method/ })
+})
+
+test('with overrideGlobalResponse: false the global Response is left alone and real Responses are answered whole', async (t) => {
+  const { nthLine, exited } = spawnLines(t, process.execPath, ['__test__/fixtures/fetch-no-override.mjs'])
+  const result = JSON.parse(await nthLine(0))
+  t.deepEqual(result, { same: true, plain: ['plain', '5', 'text/plain;charset=UTF-8'], blob: ['blob', '4'] })
+  t.is((await exited).code, 0)
 })

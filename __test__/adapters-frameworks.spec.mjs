@@ -97,3 +97,23 @@ test('the CLI refuses an --interface it does not know', async (t) => {
   t.is(r.code, 2)
   t.regex(r.err, /--interface: expected auto, wsgi, fetch or node, got "asgi"/)
 })
+
+test("a Koa app works through fromNodeHandler(app.callback()) and by name with interface node (its callback() is taken)", async (t) => {
+  const koa = require('./fixtures/koa-app.cjs')
+  const check = async (base) => {
+    const json = await request(`${base}/json`)
+    t.is(json.status, 200)
+    t.deepEqual(JSON.parse(json.body), { path: '/json', ip: '127.0.0.1', secure: false })
+    const streamed = await request(`${base}/stream`)
+    t.is(streamed.body, Array.from({ length: 30 }, (_, i) => `${i}\n`).join(''))
+    const created = await request(`${base}/created`)
+    t.is(created.status, 201)
+    t.is(created.headers['x-koa'], 'yes')
+    t.is(created.body, 'made')
+    t.is((await request(`${base}/nowhere`)).status, 404)
+  }
+  const direct = await makeServer(t, fromNodeHandler(koa.callback()))
+  await check(direct.url)
+  const byName = await makeServer(t, path.resolve('__test__/fixtures/koa-app.cjs'), { appThreads: 1, interface: 'node' })
+  await check(`http://127.0.0.1:${byName.port}`)
+})
