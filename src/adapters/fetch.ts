@@ -412,72 +412,74 @@ const pending = Symbol('pending')
 const IMMEDIATE = (): Promise<typeof pending> => new Promise((resolve) => setImmediate(resolve, pending))
 
 /**
- * A streamed body: pulled one chunk at a time as the gateway writes (so the socket's backpressure
- * reaches the stream), cancelled by `close()`, which the gateway calls when the response is done
- * or the client went away, and when `gatehouse.signal` aborts (a client gone while the stream
- * waits for its next chunk).
+ * A response body stream as a WSGI body: pulled one chunk at a time as the gateway writes (so the
+ * socket's backpressure reaches the stream), cancelled by `close()`, which the gateway calls when
+ * the response is done or the client went away, and when `gatehouse.signal` aborts (a client
+ * gone while the stream waits for its next chunk).
  */
-function streamedBody(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  first: Uint8Array,
-  next: Promise<ReadResult>,
-  environ: Environ,
-): Body {
-  let done = false
-  const cancel = (): void => {
-    if (done) return
-    done = true
-    reader.cancel().catch(() => undefined)
+class StreamBody implements AsyncIterator<Chunk> {
+  #reader: ReadableStreamDefaultReader<Uint8Array>
+  #signal: AbortSignal
+  #done = false
+  /** Chunks read ahead (the first two, to tell a whole body from a stream). */
+  #queued: Uint8Array | undefined = undefined
+  #ahead: Promise<ReadResult> | undefined = undefined
+  readonly cancel = (): void => {
+    if (this.#done) return
+    this.#done = true
+    this.#signal.removeEventListener('abort', this.cancel)
+    this.#reader.cancel().catch(() => undefined)
   }
-  const signal = signalOf(environ)
-  if (signal !== NEVER_ABORTED) signal.addEventListener('abort', cancel, { once: true })
-  let queued: Uint8Array | undefined = first
-  let ahead: Promise<ReadResult> | undefined = next
-  const iterator: AsyncIterator<Chunk> = {
-    async next(): Promise<IteratorResult<Chunk>> {
-      if (queued !== undefined) {
-        const value = queued
-        queued = undefined
-        return { done: false, value }
-      }
-      const r = await (ahead ?? reader.read())
-      ahead = undefined
-      if (r.done) {
-        done = true
-        return { done: true, value: undefined }
-      }
-      return { done: false, value: r.value }
-    },
-    async return(): Promise<IteratorResult<Chunk>> {
-      cancel()
-      return { done: true, value: undefined }
-    },
-  }
-  return {
-    [Symbol.asyncIterator]: () => iterator,
-    close: () => {
-      if (signal !== NEVER_ABORTED) signal.removeEventListener('abort', cancel)
-      cancel()
-    },
-  }
-}
 
-/**
- * A body stream as a WSGI body: one chunk that ends at once (a string or bytes a real Response
- * was made with) is a whole answer with Content-Length; anything that is still producing when
- * the next turn of the event loop comes is streamed, so that its first chunk is not held back.
- */
-async function streamAnswer(stream: ReadableStream<Uint8Array>, environ: Environ): Promise<Body> {
-  const reader = stream.getReader()
-  const first = await reader.read()
-  if (first.done) return []
-  const next = reader.read()
-  const second = await Promise.race([next, IMMEDIATE()])
-  if (second !== pending && second.done) {
-    reader.releaseLock()
-    return [first.value]
+  constructor(stream: ReadableStream<Uint8Array>, environ: Environ) {
+    this.#reader = stream.getReader()
+    this.#signal = signalOf(environ)
+    if (this.#signal !== NEVER_ABORTED) this.#signal.addEventListener('abort', this.cancel, { once: true })
   }
-  return streamedBody(reader, first.value, next, environ)
+
+  /**
+   * One chunk that ends at once (a string or bytes a real Response was made with) is a whole
+   * answer with Content-Length; a stream still producing when the event loop comes round again
+   * is streamed, so that its first chunk is not held back.
+   */
+  async answer(): Promise<Body> {
+    const first = await this.#reader.read()
+    if (first.done) return this.#whole([])
+    const next = this.#reader.read()
+    const second = await Promise.race([next, IMMEDIATE()])
+    if (second !== pending && second.done) return this.#whole([first.value])
+    this.#queued = first.value
+    this.#ahead = next
+    return { [Symbol.asyncIterator]: () => this, close: this.cancel }
+  }
+
+  #whole(chunks: Chunk[]): Chunk[] {
+    this.#done = true
+    this.#signal.removeEventListener('abort', this.cancel)
+    this.#reader.releaseLock()
+    return chunks
+  }
+
+  async next(): Promise<IteratorResult<Chunk>> {
+    const queued = this.#queued
+    if (queued !== undefined) {
+      this.#queued = undefined
+      return { done: false, value: queued }
+    }
+    const r = await (this.#ahead ?? this.#reader.read())
+    this.#ahead = undefined
+    if (r.done) {
+      this.#done = true
+      this.#signal.removeEventListener('abort', this.cancel)
+      return { done: true, value: undefined }
+    }
+    return { done: false, value: r.value }
+  }
+
+  async return(): Promise<IteratorResult<Chunk>> {
+    this.cancel()
+    return { done: true, value: undefined }
+  }
 }
 
 /**
@@ -518,7 +520,7 @@ function answer(res: Response, environ: Environ, startResponse: StartResponse): 
   if (source !== undefined) return typeof source === 'string' || source.byteLength > 0 ? [source] : []
   const body = res.body
   if (body === null) return []
-  return streamAnswer(body, environ)
+  return new StreamBody(body, environ).answer()
 }
 
 function isPromise(v: unknown): v is Promise<unknown> {
