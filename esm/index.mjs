@@ -1,4 +1,4 @@
 // The ES module entry: the package is built once as CommonJS; this re-exports it.
 import cjs from '../dist/cjs/index.js'
 
-export const { Server, SERVER_SOFTWARE, PathInfoDispatcher, GatehouseError } = cjs
+export const { Server, SERVER_SOFTWARE, PathInfoDispatcher, GatehouseError, fromFetch, fromNodeHandler } = cjs

@@ -12,14 +12,19 @@ import type { App, BindAddr, ServerOptions } from './types'
 
 const HELP = `Usage: gatehouse MODULE[:EXPORT] [options]
 
-Serve the WSGI-style application exported by MODULE (a path to a .js/.mjs/.cjs file, or a
-package name). EXPORT defaults to \`app\`, then to the module's default export.
+Serve the application exported by MODULE (a path to a .js/.mjs/.cjs file, or a package name).
+EXPORT defaults to \`app\`, then to the module's default export.
 
 Options:
   --bind HOST:PORT | unix:PATH    where to listen (default 127.0.0.1:8080; [::1]:PORT for IPv6)
   --threads N                     requests inside the application at once (default 1024)
   --app-threads N                 run the application in N worker threads, each loading MODULE
                                   (default 0: the main thread)
+  --interface I                   what EXPORT is: wsgi (environ, startResponse), fetch (a
+                                  (request) => Response handler or an object with a fetch
+                                  method: Hono, export default { fetch }), node (an Express or
+                                  connect (req, res) handler, a Koa app), or auto (default: an
+                                  object with fetch is fetch-style, a function is wsgi)
   --max-request-header-size N     bytes of request head before 431 (default 65536)
   --max-request-body-size N       bytes of request body before 413 (default 0: no limit)
   --timeout S                     seconds for a request head, an idle keep-alive connection,
@@ -162,6 +167,12 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
       case '--app-threads':
         options.appThreads = parseInteger(flag, value())
         break
+      case '--interface': {
+        const v = value()
+        if (v !== 'auto' && v !== 'wsgi' && v !== 'fetch' && v !== 'node') throw new UsageError(`--interface: expected auto, wsgi, fetch or node, got ${JSON.stringify(v)}`)
+        options.interface = v
+        break
+      }
       case '--max-request-header-size':
         options.maxRequestHeaderSize = parseInteger(flag, value())
         break
@@ -383,7 +394,7 @@ async function main(): Promise<number> {
   let app: App | string = args.target
   try {
     // Load it here too, so a bad module fails before binding; worker threads load their own.
-    const loaded = await loadApp(args.target)
+    const loaded = await loadApp(args.target, args.options.interface)
     if (!args.options.appThreads) app = loaded
   } catch (e) {
     throw new CliError(`cannot load ${args.target}: ${explainLoadError(args.target, e)}`, 2, e)

@@ -6,8 +6,10 @@ export { Server, SERVER_SOFTWARE, type Pool, type Stats, type WorkerStats } from
 export { PathInfoDispatcher, type PathInfoDispatcherConstructor } from './dispatcher'
 export { GatehouseError, type ErrorCode } from './errors'
 export type { NativeStats } from './native'
+export { fromFetch, fromNodeHandler, type FetchAdapterOptions, type FetchHandler, type FetchInfo, type NodeHandler } from './adapters'
 export type {
   App,
+  AppInterface,
   BindAddr,
   Body,
   Chunk,

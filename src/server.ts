@@ -9,7 +9,7 @@ import { Gateway } from './gateway'
 import { loadApp } from './load'
 import { renderMetrics } from './metrics'
 import { binding, type NativeIdentity, type NativePem, type NativeServer, type NativeSsl, type NativeStats } from './native'
-import type { App, BindAddr, PemInput, ServerOptions, SslIdentity, SslOptions } from './types'
+import type { App, AppInterface, BindAddr, PemInput, ServerOptions, SslIdentity, SslOptions } from './types'
 import type { WorkerData } from './worker'
 
 import { SERVER_SOFTWARE } from './version'
@@ -164,6 +164,7 @@ interface Resolved {
   appThreads: number
   requestTimeout: number
   minRequestBodyRate: number
+  interface: AppInterface
   ssl: SslOptions | undefined
 }
 
@@ -208,6 +209,7 @@ function resolve(o: ServerOptions): Resolved {
     appThreads: integer('appThreads', o.appThreads, 0, 0, 256),
     requestTimeout: o.requestTimeout === 0 ? 0 : seconds('requestTimeout', o.requestTimeout, 0),
     minRequestBodyRate: integer('minRequestBodyRate', o.minRequestBodyRate, 0, 240, Number.MAX_SAFE_INTEGER),
+    interface: oneOf('interface', o.interface, ['auto', 'wsgi', 'fetch', 'node'] as const, 'auto'),
     ssl: sslOptions(o.ssl),
   }
 }
@@ -411,11 +413,11 @@ export class Server {
     try {
       if (o.staticResponse === undefined) {
         if (o.appThreads > 0) {
-          const data: WorkerData = { key: native.key, app: this.app as string, base: { ...base, errors: undefined } as WorkerData['base'] }
+          const data: WorkerData = { key: native.key, app: this.app as string, interface: o.interface, base: { ...base, errors: undefined } as WorkerData['base'] }
           this.#workers = await startWorkers(o.appThreads, data)
           for (const w of this.#workers) this.#watchWorker(w, data)
         } else {
-          const app = typeof this.app === 'string' ? await loadApp(this.app) : this.app
+          const app = typeof this.app === 'string' ? await loadApp(this.app, o.interface) : this.app
           new Gateway((onBatch) => native.attach(onBatch), app, base)
         }
       }

@@ -31,6 +31,14 @@ export type StartResponse = (status: string, headers: Array<[string, string]>, e
 /** A WSGI-style application. */
 export type App = (environ: Environ, startResponse: StartResponse) => Body | Promise<Body>
 
+/**
+ * What an application module exports (uvicorn's `--interface`): `'wsgi'` a WSGI-style
+ * {@link App}; `'fetch'` a fetch handler or an object with a `fetch` method (Hono, `export default
+ * { fetch }`); `'node'` a `(req, res)` listener (Express, connect) or a Koa app; `'auto'` a
+ * function as `'wsgi'`, an object with `fetch` as `'fetch'`.
+ */
+export type AppInterface = 'auto' | 'wsgi' | 'fetch' | 'node'
+
 /** `wsgi.errors`: where applications (and the server) write error lines. */
 export interface ErrorStream {
   /** Write text. */
@@ -244,6 +252,12 @@ export interface ServerOptions {
    * pool slot. 0 turns the check off. Default is 240.
    */
   minRequestBodyRate?: number
+  /**
+   * What the application module exports, when the application is given by name (`MODULE[:EXPORT]`,
+   * as `appThreads` needs): see {@link AppInterface}. An application passed as a value is a
+   * WSGI-style App: wrap other handlers with `fromFetch` or `fromNodeHandler`. Default is 'auto'.
+   */
+  interface?: AppInterface
   /** Serve HTTPS (the original's `ssl_adapter`). Default: plain HTTP. */
   ssl?: SslOptions
 }

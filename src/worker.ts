@@ -8,11 +8,14 @@ import type { EnvironBase } from './environ'
 import { Gateway } from './gateway'
 import { loadApp, registerTsxInWorker } from './load'
 import { binding } from './native'
+import type { AppInterface } from './types'
 
 /** What the main thread sends each worker. */
 export interface WorkerData {
   key: number
   app: string
+  /** What the module exports (the `interface` option). */
+  interface: AppInterface
   base: Omit<EnvironBase, 'errors'>
 }
 
@@ -20,7 +23,7 @@ const data = workerData as WorkerData
 const errors = { write: (s: string) => process.stderr.write(s), flush: () => undefined }
 
 registerTsxInWorker()
-  .then(() => loadApp(data.app))
+  .then(() => loadApp(data.app, data.interface))
   .then(
     (app) => {
       new Gateway((onBatch) => binding.attachLane(data.key, onBatch), app, { ...data.base, errors })

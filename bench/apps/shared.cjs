@@ -17,7 +17,7 @@ const STREAM_CHUNK_SIZE = 1024
 const GIB_CHUNK_SIZE = MIB
 
 /** The kinds of app a peer can be started with (`--scenario KIND`). */
-const SCENARIOS = ['hello', 'mib', 'echo', 'stream100', 'gib', 'cpu']
+const SCENARIOS = ['hello', 'mib', 'echo', 'stream100', 'gib', 'cpu', 'json']
 
 /** Bytes of the 1 GiB download: BENCH_GIB_BYTES (a multiple of 1 MiB) or 1 GiB. */
 function gibBytes() {

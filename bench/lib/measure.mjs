@@ -55,6 +55,7 @@ async function probe(id, scenario, port) {
     echo: () => got.equals(body),
     stream100: () => got.length === 100 * 1024,
     cpu: () => /^[0-9a-f]{64}$/.test(got.toString()),
+    json: () => got.toString() === JSON.stringify({ message: HELLO }),
   }[scenario.app]
   if (!expected()) return `unexpected body for ${scenario.app} (${got.length} bytes: ${JSON.stringify(got.subarray(0, 40).toString())})`
   return undefined

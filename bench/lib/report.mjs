@@ -8,7 +8,8 @@ import { barChart } from './svg.mjs'
 
 /** Adds `ratios` (value / baseline value, per metric) to each measured peer of a scenario result. */
 export function addRatios(result, scenario) {
-  const base = result.peers.find((p) => p.id === BASELINE && p.status === 'ok')
+  const baseline = scenario.baseline ?? BASELINE
+  const base = result.peers.find((p) => p.id === baseline && p.status === 'ok')
   for (const p of result.peers) {
     if (p.status !== 'ok') continue
     p.ratios = {}
@@ -31,7 +32,9 @@ function format(value, kind) {
 
 /** The rows of a scenario's table: header first, then one row per peer (strings). */
 function tableRows(result, scenario) {
-  const ratioCols = scenario.metrics.map((m) => ({ key: m.key, label: scenario.metrics.length > 1 ? `${m.key.startsWith('out') ? 'out' : 'in'} ×node` : `×node (${m.key === 'rps' ? 'req/s' : m.key})` }))
+  // ×node, or × the scenario's own baseline (the framework scenarios): ×base there.
+  const times = scenario.baseline ? '×base' : '×node'
+  const ratioCols = scenario.metrics.map((m) => ({ key: m.key, label: scenario.metrics.length > 1 ? `${m.key.startsWith('out') ? 'out' : 'in'} ${times}` : `${times} (${m.key === 'rps' ? 'req/s' : m.key})` }))
   const header = ['peer', ...ratioCols.map((c) => c.label), ...scenario.columns.map((c) => c.label)]
   const rows = result.peers.map((p) => {
     if (p.status !== 'ok') return [p.label, `${p.status}: ${p.reason}`]
@@ -95,20 +98,20 @@ function absolute(value, metric) {
   return `${value.toFixed(1)} ${metric.unit}`
 }
 
-function chartKind(id) {
-  if (id === BASELINE) return 'baseline'
+function chartKind(id, scenario) {
+  if (id === (scenario.baseline ?? BASELINE)) return 'baseline'
   return PEERS[id]?.family === 'gatehouse' ? 'gatehouse' : 'other'
 }
 
 function writeCharts(resultsDir, result, scenario, machine) {
-  const baseLabel = result.peers.find((p) => p.id === BASELINE)?.label ?? 'node:http'
+  const baseLabel = result.peers.find((p) => p.id === (scenario.baseline ?? BASELINE))?.label ?? 'node:http'
   for (const metric of scenario.metrics) {
     const rows = result.peers.map((p) => ({
       label: p.label,
       ratio: p.ratios?.[metric.key],
       detail: p.status === 'ok' ? absolute(p.values[metric.key], metric) : undefined,
       note: p.status === 'ok' ? 'no baseline to compare with' : `${p.status}: ${p.reason.split(': ')[0]}`,
-      kind: chartKind(p.id),
+      kind: chartKind(p.id, scenario),
     }))
     const svg = barChart({
       title: `${scenario.n}. ${scenario.title}`,

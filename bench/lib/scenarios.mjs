@@ -14,6 +14,13 @@ export const PEERS = {
   fastify: { label: 'fastify', runtime: 'node', file: 'apps/fastify.mjs' },
   bun: { label: 'Bun.serve', runtime: 'bun', file: 'apps/bun.mjs' },
   deno: { label: 'Deno.serve', runtime: 'deno', file: 'apps/deno.mjs' },
+  // The framework scenarios (issue 13): the same Hono and Express apps on each server.
+  'hono-gatehouse': { label: 'Hono on gatehouse', runtime: 'node', file: 'apps/hono-gatehouse.mjs', family: 'gatehouse' },
+  'hono-node': { label: 'Hono on @hono/node-server', runtime: 'node', file: 'apps/hono-node.mjs' },
+  'hono-bun': { label: 'Hono on Bun.serve', runtime: 'bun', file: 'apps/hono-bun.mjs' },
+  'hono-deno': { label: 'Hono on Deno.serve', runtime: 'deno', file: 'apps/hono-deno.mjs' },
+  'express-gatehouse': { label: 'Express 5 on gatehouse', runtime: 'node', file: 'apps/express-gatehouse.cjs', family: 'gatehouse' },
+  'express-node': { label: 'Express 5 on node:http', runtime: 'node', file: 'apps/express-node.mjs' },
 }
 
 /** Cores used by other work during a run above which the run is flagged as disturbed. */
@@ -25,6 +32,10 @@ export const BASELINE = 'node'
 const HELLO_PEERS = ['gatehouse', 'gatehouse-app2', 'gatehouse-rust', 'node', 'fastify', 'bun', 'deno']
 const APP_PEERS = ['gatehouse', 'gatehouse-app2', 'node', 'fastify', 'bun', 'deno']
 const MEMORY_PEERS = ['gatehouse', 'node', 'fastify', 'bun', 'deno']
+const HONO_PEERS = ['hono-gatehouse', 'hono-node', 'hono-bun', 'hono-deno']
+const HONO_COMPARE = [['hono-gatehouse', 'hono-node'], ['hono-gatehouse', 'hono-deno'], ['hono-gatehouse', 'hono-bun']]
+const EXPRESS_PEERS = ['express-gatehouse', 'express-node']
+const EXPRESS_COMPARE = [['express-gatehouse', 'express-node']]
 
 // Metrics: `better` says which way is good; charts plot peer / node:http.
 const RPS = { key: 'rps', label: 'requests/s', better: 'higher', unit: '' }
@@ -89,6 +100,11 @@ export const SCENARIOS = [
     ],
   },
   { n: 11, id: 'cpu-c16', title: 'CPU-heavy app (about 2 ms of PBKDF2 per request), 16 connections', kind: 'wrk', app: 'cpu', connections: 16, peers: ['gatehouse', 'gatehouse-app1', 'gatehouse-app2', 'node'], metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse-app2', 'gatehouse-app1']] },
+  // Frameworks: `baseline` is the framework's usual Node server, the ratios are to it.
+  { n: 12, id: 'hono-hello-c64', title: 'Hono, hello world (c.text), keep-alive, 64 connections', kind: 'wrk', app: 'hello', connections: 64, peers: HONO_PEERS, baseline: 'hono-node', metrics: [RPS], columns: WRK_COLUMNS, compare: HONO_COMPARE },
+  { n: 13, id: 'hono-json-c64', title: 'Hono, JSON route (c.json), keep-alive, 64 connections', kind: 'wrk', app: 'json', connections: 64, peers: HONO_PEERS, baseline: 'hono-node', metrics: [RPS], columns: WRK_COLUMNS, compare: HONO_COMPARE },
+  { n: 14, id: 'express-hello-c64', title: 'Express 5, hello world (res.send), keep-alive, 64 connections', kind: 'wrk', app: 'hello', connections: 64, peers: EXPRESS_PEERS, baseline: 'express-node', metrics: [RPS], columns: WRK_COLUMNS, compare: EXPRESS_COMPARE },
+  { n: 15, id: 'express-json-c64', title: 'Express 5, JSON route (res.json), keep-alive, 64 connections', kind: 'wrk', app: 'json', connections: 64, peers: EXPRESS_PEERS, baseline: 'express-node', metrics: [RPS], columns: WRK_COLUMNS, compare: EXPRESS_COMPARE },
 ]
 
 export function peerLabel(id, scenario) {

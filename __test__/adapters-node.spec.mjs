@@ -1,0 +1,281 @@
+// fromNodeHandler: a Node-style (req, res) handler as a WSGI-style app, through real sockets.
+import http from 'node:http'
+import net from 'node:net'
+
+import test from 'ava'
+
+import { eventually, gatehouse, makeServer, parseResponses, raw } from './helpers.mjs'
+
+const { fromNodeHandler } = gatehouse
+
+test('req and res are real IncomingMessage and ServerResponse instances with the request on them', async (t) => {
+  let seen
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      seen = {
+        req: req instanceof http.IncomingMessage,
+        res: res instanceof http.ServerResponse,
+        method: req.method,
+        url: req.url,
+        httpVersion: req.httpVersion,
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        remoteAddress: req.socket.remoteAddress,
+        remotePort: typeof req.socket.remotePort,
+        encrypted: req.socket.encrypted,
+        connection: req.connection === req.socket,
+      }
+      res.end('ok')
+    }),
+  )
+  const { data } = await raw(port, 'GET /a%20b?x=1 HTTP/1.1\r\nHost: h.test\r\nX-Many: 1\r\nX-Many: 2\r\nConnection: close\r\n\r\n')
+  t.regex(data.toString(), /^HTTP\/1\.1 200 OK\r\n/)
+  t.deepEqual(seen, {
+    req: true,
+    res: true,
+    method: 'GET',
+    url: '/a%20b?x=1',
+    httpVersion: '1.1',
+    headers: { host: 'h.test', 'x-many': '1, 2', connection: 'close' },
+    rawHeaders: ['host', 'h.test', 'x-many', '1, 2', 'connection', 'close'],
+    remoteAddress: '127.0.0.1',
+    remotePort: 'number',
+    encrypted: undefined,
+    connection: true,
+  })
+})
+
+test('res.end(body) is one whole answer with Content-Length; statusCode, setHeader and repeated Set-Cookie go out', async (t) => {
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      res.statusCode = 418
+      res.setHeader('X-A', 'a')
+      res.setHeader('Set-Cookie', ['a=1', 'b=2'])
+      res.setHeader('Content-Type', 'text/plain')
+      t.is(res.getHeader('x-a'), 'a')
+      t.false(res.headersSent)
+      res.end('teapot')
+      t.true(res.headersSent)
+      t.true(res.writableEnded)
+    }),
+  )
+  const { data } = await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  const [res] = parseResponses(data)
+  t.is(res.status, 418)
+  const text = data.toString()
+  t.regex(text, /^HTTP\/1\.1 418 I'm a Teapot\r\n/i)
+  t.regex(text, /\r\nContent-Length: 6\r\n/i)
+  t.regex(text, /\r\nSet-Cookie: a=1\r\n/i)
+  t.regex(text, /\r\nSet-Cookie: b=2\r\n/i)
+  t.is(res.body.toString(), 'teapot')
+})
+
+test('writeHead takes a reason and headers; Connection and Transfer-Encoding set by the app are dropped', async (t) => {
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      res.writeHead(202, 'Taken', { 'X-B': 'b', Connection: 'keep-alive', 'Transfer-Encoding': 'chunked' })
+      t.throws(() => res.setHeader('X-Late', '1'), { code: 'ERR_HTTP_HEADERS_SENT' })
+      res.write('one,')
+      res.end('two')
+    }),
+  )
+  const { data } = await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  const text = data.toString()
+  t.regex(text, /^HTTP\/1\.1 202 Taken\r\n/)
+  t.regex(text, /\r\nX-B: b\r\n/i)
+  t.is((text.match(/transfer-encoding/gi) ?? []).length, 1, 'the core frames the body itself, once')
+  t.false(/keep-alive/i.test(text))
+  t.is(parseResponses(data)[0].body.toString(), 'one,two')
+})
+
+test('write() returns false when the client is slow and "drain" follows; the bytes arrive whole and in order', async (t) => {
+  let falses = 0
+  let drains = 0
+  const COUNT = 256
+  const chunk = (i) => Buffer.alloc(64 * 1024, 97 + (i % 26))
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler(async (req, res) => {
+      res.on('drain', () => drains++)
+      for (let i = 0; i < COUNT; i++) {
+        if (!res.write(chunk(i))) {
+          falses++
+          await new Promise((resolve) => res.once('drain', resolve))
+        }
+      }
+      res.end()
+    }),
+  )
+  // A client that reads nothing for half a second, then everything.
+  const socket = net.connect(port, '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  socket.pause()
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  await new Promise((r) => setTimeout(r, 500))
+  const parts = []
+  socket.on('data', (d) => parts.push(d))
+  socket.resume()
+  await new Promise((r) => socket.on('end', r))
+  const [res] = parseResponses(Buffer.concat(parts))
+  t.true(res.body.equals(Buffer.concat(Array.from({ length: COUNT }, (_, i) => chunk(i)))))
+  t.true(falses > 0, 'write() said to wait at least once')
+  t.is(drains, falses)
+})
+
+test('"finish" and "close" are emitted after end(), and the end callback is called', async (t) => {
+  const events = []
+  let done
+  const finished = new Promise((r) => (done = r))
+  const { url } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      res.on('finish', () => events.push('finish'))
+      res.on('close', () => {
+        events.push('close')
+        done()
+      })
+      res.end('x', () => events.push('callback'))
+    }),
+  )
+  t.is(await (await fetch(url)).text(), 'x')
+  await finished
+  t.deepEqual(events, ['finish', 'callback', 'close'])
+})
+
+test('the request body is the readable stream; the first read sends 100 Continue', async (t) => {
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      setTimeout(() => {
+        let total = 0
+        req.on('data', (d) => (total += d.length))
+        req.on('end', () => res.end(`${total} ${req.complete}`))
+      }, 100)
+    }),
+  )
+  const { data } = await raw(port, ['POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 200000\r\nConnection: close\r\n\r\n', Buffer.alloc(200000, 98)], { idleMs: 2000 })
+  const text = data.toString()
+  t.true(text.startsWith('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n'), text.slice(0, 60))
+  t.true(text.endsWith('\r\n\r\n200000 true'))
+})
+
+test('an HTTP/1.0 request has httpVersion 1.0', async (t) => {
+  const { port } = await makeServer(t, fromNodeHandler((req, res) => res.end(req.httpVersion)))
+  const { data } = await raw(port, 'GET / HTTP/1.0\r\n\r\n')
+  t.is(parseResponses(data)[0].body.toString(), '1.0')
+})
+
+test('a throw, a rejected promise, res.socket.write() and res.addTrailers() fail with a 500 and a clear error', async (t) => {
+  const { url, errors } = await makeServer(
+    t,
+    fromNodeHandler(async (req, res) => {
+      if (req.url === '/throw') throw new Error('node boom')
+      if (req.url === '/socket') res.socket.write('raw bytes')
+      if (req.url === '/trailers') res.addTrailers({ a: '1' })
+      res.end('fine')
+    }),
+  )
+  for (const path of ['/throw', '/socket', '/trailers']) t.is((await fetch(url + path)).status, 500, path)
+  t.is(await (await fetch(url + '/ok')).text(), 'fine')
+  t.regex(errors.text, /node boom/)
+  t.regex(errors.text, /writing to req\.socket \/ res\.socket is not supported \(the Rust core owns the connection\)/)
+  t.regex(errors.text, /res\.addTrailers\(\) is not supported/)
+})
+
+test('a synchronous throw before anything was sent is a 500', async (t) => {
+  const { url } = await makeServer(
+    t,
+    fromNodeHandler(() => {
+      throw new Error('sync boom')
+    }),
+  )
+  t.is((await fetch(url)).status, 500)
+})
+
+test('flushHeaders() marks the headers sent; a HEAD request gets the headers and no body', async (t) => {
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      res.setHeader('X-F', '1')
+      res.flushHeaders()
+      t.true(res.headersSent)
+      res.end('body')
+    }),
+  )
+  const { data } = await raw(port, 'HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  const text = data.toString()
+  t.regex(text, /^HTTP\/1\.1 200 OK\r\n/)
+  t.regex(text, /\r\nX-F: 1\r\n/i)
+  t.true(text.endsWith('\r\n\r\n'))
+})
+
+test('fromNodeHandler refuses what is not a function', (t) => {
+  t.throws(() => fromNodeHandler({}), { instanceOf: TypeError, message: /expected a function \(req, res\) => void/ })
+})
+
+test('a request without a body is complete, and reading it ends at once', async (t) => {
+  const { url } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      const parts = []
+      req.on('data', (d) => parts.push(d))
+      req.on('end', () => res.end(`${req.complete} ${Buffer.concat(parts).length}`))
+    }),
+  )
+  t.is(await (await fetch(url)).text(), 'true 0')
+})
+
+test('a client that leaves mid-stream gets "close" on res; later writes fail quietly and the server goes on', async (t) => {
+  let closed = false
+  let lateWrite
+  const { url } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      if (req.url === '/next') return res.end('next')
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      const timer = setInterval(() => res.write('x'.repeat(16 * 1024)), 2)
+      res.on('close', () => {
+        clearInterval(timer)
+        closed = true
+        lateWrite = res.write('after close')
+      })
+    }),
+  )
+  const controller = new AbortController()
+  const res = await fetch(url, { signal: controller.signal })
+  await res.body.getReader().read()
+  controller.abort()
+  t.true(await eventually(() => closed, 5000), "'close' was emitted")
+  t.false(lateWrite)
+  t.is(await (await fetch(url + '/next')).text(), 'next')
+})
+
+test('100 writes without waiting keep their order on 8 connections at once', async (t) => {
+  // Handing each write straight to the WSGI write callable and ending at once mixed chunks up
+  // on concurrent connections (about 2 bodies in 3); the adapter queues them itself.
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      for (let i = 0; i < 100; i++) res.write(`${i};`)
+      res.end()
+    }),
+  )
+  const expected = Array.from({ length: 100 }, (_, i) => `${i};`).join('')
+  const get = () =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ port, host: '127.0.0.1', agent: false }, (res) => {
+          let body = ''
+          res.on('data', (d) => (body += d))
+          res.on('end', () => resolve(body))
+        })
+        .on('error', reject)
+    })
+  for (let round = 0; round < 5; round++) {
+    const bodies = await Promise.all(Array.from({ length: 8 }, get))
+    for (const body of bodies) t.is(body, expected)
+  }
+})
