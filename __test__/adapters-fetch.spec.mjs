@@ -267,3 +267,22 @@ test('with overrideGlobalResponse: false the global Response is left alone and r
   t.deepEqual(result, { same: true, plain: ['plain', '5', 'text/plain;charset=UTF-8'], blob: ['blob', '4'] })
   t.is((await exited).code, 0)
 })
+
+test('request.signal and info.signal abort when the client goes away while the handler waits', async (t) => {
+  const reasons = []
+  const { port, server } = await makeServer(
+    t,
+    fromFetch(async (request, info) => {
+      await new Promise((resolve) => request.signal.addEventListener('abort', resolve))
+      reasons.push([request.signal.reason?.code, info.signal.aborted])
+      return new Response('too late')
+    }),
+  )
+  const s = net.connect(port, '127.0.0.1')
+  s.write('GET /wait HTTP/1.1\r\nHost: h\r\n\r\n')
+  await eventually(() => server.pool.idle < server.pool.size)
+  s.destroy()
+  t.true(await eventually(() => reasons.length === 1), 'the handler saw the abort')
+  t.deepEqual(reasons[0], ['GH_ERR_CLOSED', true])
+  t.true(await eventually(() => server.stats().Abandoned === 1))
+})

@@ -279,3 +279,20 @@ test('100 writes without waiting keep their order on 8 connections at once', asy
     for (const body of bodies) t.is(body, expected)
   }
 })
+
+test('a client that leaves while the handler has not answered yet gets "close" on res, once', async (t) => {
+  const closed = []
+  const { port, server } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      res.on('close', () => closed.push(1))
+    }),
+  )
+  const s = net.connect(port, '127.0.0.1')
+  s.write('GET /never HTTP/1.1\r\nHost: h\r\n\r\n')
+  await eventually(() => server.pool.idle < server.pool.size)
+  s.destroy()
+  t.true(await eventually(() => closed.length === 1), '"close" was emitted')
+  await new Promise((r) => setTimeout(r, 100))
+  t.is(closed.length, 1)
+})
