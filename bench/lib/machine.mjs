@@ -32,6 +32,13 @@ export function machineInfo() {
 
 export function versions({ root, benchDir, bins, wrk }) {
   const pkg = (dir) => JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version
+  const benchPkg = (name) => {
+    try {
+      return pkg(path.join(benchDir, 'node_modules', name))
+    } catch {
+      return undefined // not installed: its peer is skipped
+    }
+  }
   const sha = firstLine('git', ['rev-parse', '--verify', '-q', 'HEAD'], root)
   const dirty = firstLine('git', ['status', '--porcelain', '--', '.', ':!bench'], root)
   return {
@@ -39,6 +46,7 @@ export function versions({ root, benchDir, bins, wrk }) {
     bun: bins.bun ? firstLine(bins.bun, ['--version']) : undefined,
     deno: bins.deno ? firstLine(bins.deno, ['--version']) : undefined,
     fastify: pkg(path.join(benchDir, 'node_modules', 'fastify')),
+    uws: benchPkg('@trufflesuite/uws-js-unofficial'),
     wrk: firstLine(wrk, ['--version'])?.replace(/\s+Copyright.*$/, ''),
     gatehouse: `${pkg(root)} (${sha ? sha.slice(0, 12) : 'no git'}${dirty ? ', with uncommitted changes' : ''})`,
     gatehouseSha: sha,

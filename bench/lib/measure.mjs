@@ -20,12 +20,13 @@ export function peerCommand(id, scenario, ctx, { idleTimeout } = {}) {
   const appArgs = [peer.file, '--port', '0', '--scenario', scenario.app, ...(peer.args ?? [])]
   if (scenario.tls) appArgs.push('--tls', `${ctx.tls.cert}:${ctx.tls.key}`)
   if (idleTimeout !== undefined) appArgs.push('--idle-timeout', String(idleTimeout))
-  const env = { ...process.env, BENCH_CPU_ITERATIONS: String(ctx.cpuIterations), BENCH_GIB_BYTES: String(ctx.gibBytes) }
-  if (peer.runtime === 'node') return { cmd: process.execPath, args: appArgs, env, shown: shellLine('node', appArgs) }
-  if (peer.runtime === 'bun') return { cmd: ctx.bins.bun, args: appArgs, env, shown: shellLine('bun', appArgs) }
+  const env = { ...process.env, BENCH_CPU_ITERATIONS: String(ctx.cpuIterations), BENCH_GIB_BYTES: String(ctx.gibBytes), ...peer.env }
+  const shownEnv = Object.entries(peer.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')
+  if (peer.runtime === 'node') return { cmd: process.execPath, args: appArgs, env, shown: shownEnv + shellLine('node', appArgs) }
+  if (peer.runtime === 'bun') return { cmd: ctx.bins.bun, args: appArgs, env, shown: shownEnv + shellLine('bun', appArgs) }
   const denoArgs = ['run', '-A', '--no-lock', '--no-config', ...appArgs]
   Object.assign(env, { DENO_NO_PACKAGE_JSON: '1', DENO_NO_UPDATE_CHECK: '1' })
-  return { cmd: ctx.bins.deno, args: denoArgs, env, shown: 'DENO_NO_PACKAGE_JSON=1 ' + shellLine('deno', denoArgs) }
+  return { cmd: ctx.bins.deno, args: denoArgs, env, shown: shownEnv + 'DENO_NO_PACKAGE_JSON=1 ' + shellLine('deno', denoArgs) }
 }
 
 function describe(e) {

@@ -138,12 +138,12 @@ function markdown(doc) {
   out.push('## Machine', '')
   out.push(`- CPU: ${machine.cpu}, ${machine.cores} cores`, `- RAM: ${machine.ramGiB} GiB`, `- OS: ${machine.os}`, '')
   out.push('## Versions', '')
-  out.push(`- gatehouse ${versions.gatehouse}, tokio IO threads: ${versions.ioThreads}`, `- node ${versions.node}`, `- bun ${versions.bun ?? 'not installed'}`, `- ${versions.deno ?? 'deno not installed'}`, `- fastify ${versions.fastify}`, `- ${versions.wrk}`, '')
+  out.push(`- gatehouse ${versions.gatehouse}, tokio IO threads: ${versions.ioThreads}`, `- node ${versions.node}`, `- bun ${versions.bun ?? 'not installed'}`, `- ${versions.deno ?? 'deno not installed'}`, `- fastify ${versions.fastify}`, `- uWebSockets.js ${versions.uws ?? 'not installed'}`, `- ${versions.wrk}`, '')
   out.push('## Method', '')
   out.push(
     '- Every server runs on 127.0.0.1 in its own process, started from `bench/` with the commands listed under each scenario (PORT is the port the server picked and printed); the open-file limit is raised to 65536 first.',
     '- wrk runs with one thread (`-t1`) so that the server has the rest of the machine. For each scenario the peers are measured one after another in the same run, each after a warm-up, and each scenario starts at a different peer.',
-    '- gatehouse runs with `numthreads: 128` and `requestQueueSize: 511` (apps/gatehouse.cjs): a pool larger than any connection count here, as the peers have no bound on the requests inside the app, and node\'s listen backlog. With the default pool of 10 requests, about 10% fewer requests/s in scenario 1 and about 40% fewer pipelined (`BENCH_NUMTHREADS=10` measures it).',
+    '- gatehouse runs with its defaults (apps/gatehouse.cjs passes no pool or backlog option), as its CLI does. "gatehouse tuned" is the same server with a pool far above any connection count here (`BENCH_NUMTHREADS=1024`): how far the defaults are from a tuned server.',
     '- Before a peer is measured, one request checks that it answers as the scenario expects. gatehouse features that are not there yet (app threads, TLS, the Rust-only responder) are detected then and the peer is skipped with the reason.',
     '- Memory is VmRSS from /proc/PID/status of the server process: for idle connections, the median of five readings before and after the connections are held (held by a separate node process); for 1 GiB, the peak of readings every 50 ms minus the RSS before, on a fresh server for each direction.',
     '- Latencies are wrk\'s (--latency): p50 and p99 in milliseconds. "server CPU" is the CPU time the server process used during the measured run divided by its length (in cores).',

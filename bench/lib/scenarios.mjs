@@ -3,7 +3,7 @@
 /**
  * The servers compared. `check` names a probe that must pass before a gatehouse peer is
  * measured: 'workers' (the app really runs in worker threads) or 'rust' (the Rust-only responder
- * really answers, not the JS app).
+ * really answers, not the JS app). `env`: added to the peer's environment.
  */
 export const PEERS = {
   gatehouse: { label: 'gatehouse', runtime: 'node', file: 'apps/gatehouse.cjs', family: 'gatehouse' },
@@ -14,6 +14,10 @@ export const PEERS = {
   fastify: { label: 'fastify', runtime: 'node', file: 'apps/fastify.mjs' },
   bun: { label: 'Bun.serve', runtime: 'bun', file: 'apps/bun.mjs' },
   deno: { label: 'Deno.serve', runtime: 'deno', file: 'apps/deno.mjs' },
+  uws: { label: 'uWebSockets.js', runtime: 'node', file: 'apps/uws.mjs' },
+  // A pool far above any connection count here: how far gatehouse's defaults are from a tuned
+  // server (issue 11 wants them within 5% in scenarios 1 and 3).
+  'gatehouse-tuned': { label: 'gatehouse tuned', runtime: 'node', file: 'apps/gatehouse.cjs', env: { BENCH_NUMTHREADS: '1024' }, family: 'gatehouse' },
 }
 
 /** Cores used by other work during a run above which the run is flagged as disturbed. */
@@ -22,8 +26,8 @@ export const OTHER_WORK = 0.25
 /** The baseline every ratio is taken against. */
 export const BASELINE = 'node'
 
-const HELLO_PEERS = ['gatehouse', 'gatehouse-app2', 'gatehouse-rust', 'node', 'fastify', 'bun', 'deno']
-const APP_PEERS = ['gatehouse', 'gatehouse-app2', 'node', 'fastify', 'bun', 'deno']
+const HELLO_PEERS = ['gatehouse', 'gatehouse-app2', 'gatehouse-rust', 'node', 'fastify', 'bun', 'deno', 'uws']
+const APP_PEERS = ['gatehouse', 'gatehouse-app2', 'node', 'fastify', 'bun', 'deno', 'uws']
 const MEMORY_PEERS = ['gatehouse', 'node', 'fastify', 'bun', 'deno']
 
 // Metrics: `better` says which way is good; charts plot peer / node:http.
@@ -46,9 +50,9 @@ const WRK_COLUMNS = [
  * kind 'idle': RSS per idle keep-alive connection. kind 'gib': RSS growth over 1 GiB each way.
  */
 export const SCENARIOS = [
-  { n: 1, id: 'hello-c64', title: 'hello world, keep-alive, 64 connections', kind: 'wrk', app: 'hello', connections: 64, peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse', 'gatehouse-rust'], ['gatehouse', 'deno']] },
+  { n: 1, id: 'hello-c64', title: 'hello world, keep-alive, 64 connections', kind: 'wrk', app: 'hello', connections: 64, peers: [...HELLO_PEERS, 'gatehouse-tuned'], metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse', 'gatehouse-rust'], ['gatehouse', 'deno']] },
   { n: 2, id: 'hello-c1', title: 'hello world, 1 connection (latency)', kind: 'wrk', app: 'hello', connections: 1, peers: HELLO_PEERS, metrics: [P50], columns: WRK_COLUMNS },
-  { n: 3, id: 'pipelined-c64', title: 'pipelined, 16 requests per write, 64 connections', kind: 'wrk', app: 'hello', connections: 64, script: 'wrk/pipeline.lua', env: { PIPELINE_DEPTH: '16' }, peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse', 'deno']] },
+  { n: 3, id: 'pipelined-c64', title: 'pipelined, 16 requests per write, 64 connections', kind: 'wrk', app: 'hello', connections: 64, script: 'wrk/pipeline.lua', env: { PIPELINE_DEPTH: '16' }, peers: [...HELLO_PEERS, 'gatehouse-tuned'], metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse', 'deno']] },
   { n: 4, id: 'close-c16', title: 'no keep-alive (Connection: close), 16 connections', kind: 'wrk', app: 'hello', connections: 16, headers: ['Connection: close'], peers: HELLO_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
   { n: 5, id: 'mib-c16', title: '1 MiB response from a Buffer, 16 connections', kind: 'wrk', app: 'mib', connections: 16, peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
   { n: 6, id: 'post64k-c16', title: '64 KiB POST echoed back (the app reads wsgi.input), 16 connections', kind: 'wrk', app: 'echo', connections: 16, script: 'wrk/post-64k.lua', peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
