@@ -9,6 +9,11 @@ const shared = require('./shared.cjs')
 const TEXT = [['Content-Type', 'text/plain']]
 const BINARY = [['Content-Type', 'application/octet-stream']]
 
+// Every thread that loads this module runs the app: the harness reads the CPU time of these
+// threads as the "JS thread" figure (with appThreads, the workers' and the main thread's).
+const jsThread = shared.jsThreadLine()
+if (jsThread) console.log(jsThread)
+
 function hello(environ, startResponse) {
   startResponse('200 OK', TEXT)
   return [shared.HELLO]

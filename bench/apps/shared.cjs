@@ -71,6 +71,21 @@ function readyLine(port) {
   return `BENCH_READY ${JSON.stringify({ port, pid: process.pid })}`
 }
 
+/**
+ * The line a JS thread prints to tell the harness its thread id, so that the JS threads' CPU time
+ * can be read from /proc/PID/task/TID (node names its worker threads "node", as its other
+ * threads, so they cannot be told apart from outside). Nothing on systems without
+ * /proc/thread-self.
+ */
+function jsThreadLine() {
+  try {
+    const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()
+    return `BENCH_JS_THREAD ${tid}`
+  } catch {
+    return undefined
+  }
+}
+
 /** The line a peer prints (then exits with SKIP_EXIT_CODE) when it cannot run as asked. */
 const SKIP_EXIT_CODE = 3
 function skipLine(reason) {
@@ -85,6 +100,7 @@ module.exports = {
   GIB_CHUNK_SIZE,
   SCENARIOS,
   SKIP_EXIT_CODE,
+  jsThreadLine,
   gibBytes,
   cpuIterations,
   parseArgs,

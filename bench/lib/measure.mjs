@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import readline from 'node:readline'
 
-import { cpuSeconds, waitQuiet } from './machine.mjs'
+import { groupCpuSeconds, threadsCpuSeconds, waitQuiet } from './machine.mjs'
 import { readMemory, sampleRss, steadyRss } from './memory.mjs'
 import { request } from './probe.mjs'
 import { delay, runToEnd, spawnGroup, startServer, stopGroup } from './procs.mjs'
@@ -115,6 +115,15 @@ function died(server) {
   return `the server exited during the run (${signalCode ? `signal ${signalCode}` : `code ${exitCode}`}): ${server.child.output().slice(-300).replace(/\s+/g, ' ')}`
 }
 
+/**
+ * CPU seconds of a started server so far: `all`, every thread of every process in its group; `js`,
+ * its JS threads (those it announced, or else its main thread, whose tid is its pid).
+ */
+function serverCpu(server) {
+  const js = server.jsThreads.size ? [...new Set([server.pid, ...server.jsThreads])] : [server.pid]
+  return { all: groupCpuSeconds(server.child.pid), js: threadsCpuSeconds(server.pid, js) }
+}
+
 function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-'
 }
@@ -153,11 +162,14 @@ export async function runWrkScenario(scenario, ctx) {
           let m
           for (let attempt = 0; attempt <= ctx.retries; attempt++) {
             const busyBefore = await waitQuiet()
-            const cpuBefore = cpuSeconds(e.server.pid)
+            const cpuBefore = serverCpu(e.server)
             const run = await runWrk(ctx.wrk, argsFor(e.server.port, ctx.duration), ctx.duration, wrkEnv)
             if (!alive(e.server)) throw new Error(died(e.server))
+            const cpuAfter = serverCpu(e.server)
             delete run.raw
-            run.serverCores = (cpuSeconds(e.server.pid) - cpuBefore) / run.seconds
+            run.serverCores = (cpuAfter.all - cpuBefore.all) / run.seconds
+            run.cpuUsPerReq = ((cpuAfter.all - cpuBefore.all) / run.requests) * 1e6
+            run.jsUsPerReq = ((cpuAfter.js - cpuBefore.js) / run.requests) * 1e6
             run.busyBefore = busyBefore
             // CPU that neither the server nor wrk used during the run: other work on the machine.
             run.otherCores = run.machineCores === undefined ? 0 : Math.max(0, run.machineCores - run.wrkCores - run.serverCores)
@@ -168,7 +180,7 @@ export async function runWrkScenario(scenario, ctx) {
           e.rounds.push(m)
           const errs = m.errors.connect + m.errors.read + m.errors.write + m.errors.timeout + m.non2xx
           const busy = m.otherCores >= OTHER_WORK ? `   (disturbed: other work took ${m.otherCores.toFixed(2)} cores)` : ''
-          console.log(`  ${e.label.padEnd(24)} ${fmt(m.rps).padStart(9)} req/s   p50 ${fmt(m.latency.p50, 3)} ms   p99 ${fmt(m.latency.p99, 3)} ms   server CPU ${fmt(m.serverCores, 2)} cores${errs ? `   errors ${errs}` : ''}${ctx.rounds > 1 ? `   (round ${round + 1})` : ''}${busy}`)
+          console.log(`  ${e.label.padEnd(24)} ${fmt(m.rps).padStart(9)} req/s   p50 ${fmt(m.latency.p50, 3)} ms   p99 ${fmt(m.latency.p99, 3)} ms   server CPU ${fmt(m.serverCores, 2)} cores   ${fmt(m.cpuUsPerReq, 2)} µs/req (JS ${fmt(m.jsUsPerReq, 2)})${errs ? `   errors ${errs}` : ''}${ctx.rounds > 1 ? `   (round ${round + 1})` : ''}${busy}`)
         } catch (err) {
           Object.assign(e, { status: 'failed', reason: alive(e.server) ? describe(err) : died(e.server) })
           console.log(`  ${e.label.padEnd(24)} failed: ${e.reason}`)
@@ -187,7 +199,7 @@ export async function runWrkScenario(scenario, ctx) {
       id: e.id,
       label: e.label,
       status: 'ok',
-      values: { rps: m.rps, p50: m.latency.p50, p75: m.latency.p75, p90: m.latency.p90, p99: m.latency.p99, max: m.latency.max, errors, requests: m.requests, seconds: m.seconds, serverCores: m.serverCores, wrkCores: m.wrkCores, otherCores: m.otherCores, busyBefore: m.busyBefore },
+      values: { rps: m.rps, p50: m.latency.p50, p75: m.latency.p75, p90: m.latency.p90, p99: m.latency.p99, max: m.latency.max, errors, requests: m.requests, seconds: m.seconds, serverCores: m.serverCores, cpuUsPerReq: m.cpuUsPerReq, jsUsPerReq: m.jsUsPerReq, wrkCores: m.wrkCores, otherCores: m.otherCores, busyBefore: m.busyBefore },
       errorDetail: errors ? { ...m.errors, non2xx: m.non2xx } : undefined,
       roundsRps: e.rounds.map((x) => x.rps),
     }

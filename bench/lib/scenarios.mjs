@@ -40,6 +40,8 @@ const WRK_COLUMNS = [
   { key: 'p99', label: 'p99 ms', format: 'ms' },
   { key: 'errors', label: 'errors', format: 'int' },
   { key: 'serverCores', label: 'server CPU', format: 'f2' },
+  { key: 'cpuUsPerReq', label: 'CPU µs/req', format: 'f2' },
+  { key: 'jsUsPerReq', label: 'JS µs/req', format: 'f2' },
   { key: 'otherCores', label: 'other CPU', format: 'f2' },
 ]
 
