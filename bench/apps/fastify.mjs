@@ -53,7 +53,19 @@ if (args.idleTimeout !== undefined) options.keepAliveTimeout = args.idleTimeout 
 const app = Fastify(options)
 app.removeAllContentTypeParsers()
 app.addContentTypeParser('*', (request, payload, done) => done(null, payload))
-app.all('/*', handlers[args.scenario])
+if (args.scenario === 'json') {
+  // fastify's own router and query parser, as a fastify app would have them; the object is the
+  // same (shared.apiObject) and reply.send stringifies it.
+  const answer = (route, request, reply) => {
+    const object = shared.apiObject(route, request.query)
+    if (object === undefined) reply.code(404).type('text/plain').send('not found')
+    else reply.type('application/json').send(object)
+  }
+  app.get('/api/users/:id', (request, reply) => answer({ kind: 'user', id: request.params.id }, request, reply))
+  app.get('/api/items', (request, reply) => answer({ kind: 'items' }, request, reply))
+} else {
+  app.all('/*', handlers[args.scenario])
+}
 
 const address = await app.listen({ port: args.port, host: '127.0.0.1' })
 console.log(shared.readyLine(Number(new URL(address).port)))

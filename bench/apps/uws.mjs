@@ -64,6 +64,11 @@ const handlers = {
   cpu(res) {
     res.writeHeader('Content-Type', TEXT).end(pbkdf2Sync('gatehouse', 'bench-salt', iterations, 32, 'sha256').toString('hex'))
   },
+  json(res, req) {
+    const body = shared.apiResponse(req.getUrl(), req.getQuery())
+    if (body === undefined) res.writeStatus('404 Not Found').writeHeader('Content-Type', TEXT).end('not found')
+    else res.writeHeader('Content-Type', 'application/json').end(body)
+  },
 }
 
 const handler = handlers[args.scenario]

@@ -7,6 +7,7 @@ import readline from 'node:readline'
 import { groupCpuSeconds, threadsCpuSeconds, waitQuiet } from './machine.mjs'
 import { readMemory, sampleRss, steadyRss } from './memory.mjs'
 import { request } from './probe.mjs'
+import shared from '../apps/shared.cjs'
 import { delay, runToEnd, spawnGroup, startServer, stopGroup } from './procs.mjs'
 import { OTHER_WORK, PEERS, peerLabel } from './scenarios.mjs'
 import { runWrk, shellLine, wrkArgs } from './wrk.mjs'
@@ -45,9 +46,17 @@ async function probe(id, scenario, port) {
   }
   if (scenario.app === 'gib') return undefined // the 1 GiB clients check their byte counts
   const body = scenario.app === 'echo' ? randomBytes(64 * 1024) : undefined
-  const res = await request({ port, tls, method: body ? 'POST' : 'GET', body })
+  // The JSON API: the first of wrk's URLs must give exactly the bytes of shared.apiResponse (the
+  // same work in every peer), and an unknown path a 404.
+  const apiPath = shared.API_PATHS[0]
+  if (scenario.app === 'json') {
+    const missing = await request({ port, tls, path: '/api/nothing' })
+    if (missing.status !== 404) return `answered ${missing.status} to /api/nothing, not 404`
+  }
+  const res = await request({ port, tls, method: body ? 'POST' : 'GET', body, path: scenario.app === 'json' ? apiPath : '/' })
   if (tls && res.protocol !== 'TLSv1.3') return `negotiated ${res.protocol}, not TLSv1.3`
   if (res.status !== 200) return `answered ${res.status}`
+  if (scenario.app === 'json' && !/^application\/json\b/.test(res.headers['content-type'] ?? '')) return `answered with Content-Type ${res.headers['content-type']}, not application/json`
   const got = res.body
   if (peer.check === 'rust' && got.toString() !== HELLO) return `the staticResponse option is ignored: the JS app answered (${JSON.stringify(got.toString().slice(0, 40))})`
   const expected = {
@@ -56,6 +65,7 @@ async function probe(id, scenario, port) {
     echo: () => got.equals(body),
     stream100: () => got.length === 100 * 1024,
     cpu: () => /^[0-9a-f]{64}$/.test(got.toString()),
+    json: () => got.toString() === shared.apiResponse(...apiPath.split('?')),
   }[scenario.app]
   if (!expected()) return `unexpected body for ${scenario.app} (${got.length} bytes: ${JSON.stringify(got.subarray(0, 40).toString())})`
   return undefined
@@ -165,6 +175,8 @@ export async function runWrkScenario(scenario, ctx) {
             const cpuBefore = serverCpu(e.server)
             const run = await runWrk(ctx.wrk, argsFor(e.server.port, ctx.duration), ctx.duration, wrkEnv)
             if (!alive(e.server)) throw new Error(died(e.server))
+            // Answers that are not what the app serves (a 400, a 404) would measure something else.
+            if (run.requests === 0 || run.non2xx > run.requests / 100) throw new Error(`${run.non2xx} of ${run.requests} answers were not 2xx`)
             const cpuAfter = serverCpu(e.server)
             delete run.raw
             run.serverCores = (cpuAfter.all - cpuBefore.all) / run.seconds
@@ -326,3 +338,4 @@ export async function runGibScenario(scenario, ctx) {
   }
   return { peers, commands }
 }
+

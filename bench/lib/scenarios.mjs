@@ -1,4 +1,5 @@
 // The peers and the scenarios: what is measured, against what, and how it is reported.
+import shared from '../apps/shared.cjs'
 
 /**
  * The servers compared. `check` names a probe that must pass before a gatehouse peer is
@@ -95,6 +96,8 @@ export const SCENARIOS = [
     ],
   },
   { n: 11, id: 'cpu-c16', title: 'CPU-heavy app (about 2 ms of PBKDF2 per request), 16 connections', kind: 'wrk', app: 'cpu', connections: 16, peers: ['gatehouse', 'gatehouse-app1', 'gatehouse-app2', 'node'], metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse-app2', 'gatehouse-app1']] },
+  // wrk/json-api.lua requests shared.API_PATHS in turn; the probe checks the first one's bytes.
+  { n: 12, id: 'json-c64', title: 'JSON API (route, parse the query, about 2 KiB of JSON built per request), 64 connections', kind: 'wrk', app: 'json', connections: 64, script: 'wrk/json-api.lua', env: { API_PATHS: shared.API_PATHS.join(' ') }, peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
 ]
 
 export function peerLabel(id, scenario) {
