@@ -42,6 +42,10 @@ const handlers = {
     const count = shared.gibBytes() / shared.GIB_CHUNK_SIZE
     reply.type('application/octet-stream').send(Readable.from(repeat(gibChunk, count)))
   },
+  async async1s(request, reply) {
+    await new Promise((resolve) => setTimeout(resolve, shared.ASYNC_DELAY_MS))
+    reply.type('text/plain').send(shared.HELLO)
+  },
   cpu(request, reply) {
     reply.type('text/plain').send(pbkdf2Sync('gatehouse', 'bench-salt', iterations, 32, 'sha256').toString('hex'))
   },

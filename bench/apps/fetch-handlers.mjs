@@ -40,5 +40,6 @@ export const handlers = {
     const body = shared.apiResponse(url.pathname, url.search)
     return body === undefined ? new Response('not found', { status: 404, headers: TEXT }) : new Response(body, { headers: JSON_TYPE })
   },
+  async1s: () => new Promise((resolve) => setTimeout(() => resolve(new Response(shared.HELLO, { headers: TEXT })), shared.ASYNC_DELAY_MS)),
 }
 

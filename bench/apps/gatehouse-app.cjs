@@ -78,7 +78,13 @@ function json(environ, startResponse) {
   return [body]
 }
 
-const APPS = { hello, mib, echo, stream100, gib, cpu, json }
+async function async1s(environ, startResponse) {
+  await new Promise((resolve) => setTimeout(resolve, shared.ASYNC_DELAY_MS))
+  startResponse('200 OK', TEXT)
+  return [shared.HELLO]
+}
+
+const APPS = { hello, mib, echo, stream100, gib, cpu, json, async1s }
 
 /** The app of a scenario, answering /__whoami with the JS thread id (the harness checks app threads with it). */
 function makeApp(scenario) {

@@ -78,6 +78,12 @@ const handlers = {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) })
     res.end(body)
   },
+  async1s(req, res) {
+    setTimeout(() => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': helloBody.length })
+      res.end(helloBody)
+    }, shared.ASYNC_DELAY_MS)
+  },
   cpu(req, res) {
     const digest = pbkdf2Sync('gatehouse', 'bench-salt', iterations, 32, 'sha256').toString('hex')
     res.writeHead(200, TEXT)

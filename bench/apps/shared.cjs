@@ -17,7 +17,10 @@ const STREAM_CHUNK_SIZE = 1024
 const GIB_CHUNK_SIZE = MIB
 
 /** The kinds of app a peer can be started with (`--scenario KIND`). */
-const SCENARIOS = ['hello', 'mib', 'echo', 'stream100', 'gib', 'cpu', 'json']
+const SCENARIOS = ['hello', 'mib', 'echo', 'stream100', 'gib', 'cpu', 'json', 'async1s']
+
+/** Scenario "async1s": how long the app awaits before it answers (with HELLO). */
+const ASYNC_DELAY_MS = 1000
 
 /**
  * Scenario "json": a small JSON API, the same work in every peer. wrk requests these URLs in
@@ -109,7 +112,7 @@ function cpuIterations() {
 /**
  * Command-line arguments every peer takes:
  *   --port N           where to listen on 127.0.0.1 (0: any free port; the peer prints it)
- *   --scenario KIND    hello | mib | echo | stream100 | gib | cpu | json
+ *   --scenario KIND    hello | mib | echo | stream100 | gib | cpu | json | async1s
  *   --tls CERT:KEY     serve HTTPS with these PEM files
  *   --idle-timeout S   keep idle keep-alive connections this long (the idle-connection scenario)
  *   --app-threads N    gatehouse only
@@ -173,6 +176,7 @@ module.exports = {
   GIB_CHUNK_SIZE,
   SCENARIOS,
   SKIP_EXIT_CODE,
+  ASYNC_DELAY_MS,
   API_PATHS,
   apiRoute,
   apiObject,

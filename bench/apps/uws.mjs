@@ -69,6 +69,10 @@ const handlers = {
     if (body === undefined) res.writeStatus('404 Not Found').writeHeader('Content-Type', TEXT).end('not found')
     else res.writeHeader('Content-Type', 'application/json').end(body)
   },
+  async1s(res) {
+    res.onAborted(() => (res.aborted = true))
+    setTimeout(() => answerLater(res, '200 OK', TEXT, shared.HELLO), shared.ASYNC_DELAY_MS)
+  },
 }
 
 const handler = handlers[args.scenario]

@@ -66,6 +66,7 @@ async function probe(id, scenario, port) {
     stream100: () => got.length === 100 * 1024,
     cpu: () => /^[0-9a-f]{64}$/.test(got.toString()),
     json: () => got.toString() === shared.apiResponse(...apiPath.split('?')),
+    async1s: () => got.toString() === HELLO,
   }[scenario.app]
   if (!expected()) return `unexpected body for ${scenario.app} (${got.length} bytes: ${JSON.stringify(got.subarray(0, 40).toString())})`
   return undefined
@@ -339,3 +340,46 @@ export async function runGibScenario(scenario, ctx) {
   return { peers, commands }
 }
 
+/**
+ * `scenario.connections` requests at once (each on its own connection) from a client process,
+ * against an app that awaits before it answers: the time until all are answered. A run in which
+ * any request fails is a failure: the requests did not all finish. With --rounds, the median.
+ */
+export async function runBurstScenario(scenario, ctx) {
+  const count = scenario.connections
+  const clientArgs = (port) => [path.join(ctx.benchDir, 'lib', 'burst-client.mjs'), String(port), String(count)]
+  const commands = { servers: {}, client: shellLine('node', ['lib/burst-client.mjs', 'PORT', String(count)]) }
+  const peers = []
+  for (const id of scenario.peers) {
+    const label = peerLabel(id, scenario)
+    const r = await startPeer(id, scenario, ctx)
+    if (r.command) commands.servers[id] = r.command
+    if (!r.server) {
+      console.log(`  ${label.padEnd(24)} ${r.status}: ${r.reason}`)
+      peers.push({ id, label, status: r.status, reason: r.reason })
+      continue
+    }
+    try {
+      const runs = []
+      for (let round = 0; round < ctx.rounds; round++) {
+        await waitQuiet()
+        const out = await runToEnd(process.execPath, clientArgs(r.server.port), { timeoutMs: 120000 })
+        if (!alive(r.server)) throw new Error(died(r.server))
+        if (out.timedOut || out.code !== 0) throw new Error(`the client failed: ${(out.stderr || out.stdout).trim().split('\n').slice(-1)[0]}`)
+        const m = JSON.parse(out.stdout.trim().split('\n').pop())
+        if (m.failed) throw new Error(`${m.failed} of ${count} requests failed (${m.error}); the others took ${fmt(m.seconds, 2)} s`)
+        runs.push(m)
+      }
+      const seconds = median(runs.map((m) => m.seconds))
+      const m = runs.find((x) => x.seconds === seconds)
+      console.log(`  ${label.padEnd(24)} all ${count} answered in ${fmt(m.seconds, 3)} s   p50 ${fmt(m.p50, 3)} s${ctx.rounds > 1 ? `   (median of ${ctx.rounds})` : ''}`)
+      peers.push({ id, label, status: 'ok', values: { seconds: m.seconds, p50: m.p50, ok: m.ok, failed: m.failed }, roundsSeconds: runs.map((x) => x.seconds) })
+    } catch (err) {
+      console.log(`  ${label.padEnd(24)} failed: ${describe(err)}`)
+      peers.push({ id, label, status: 'failed', reason: describe(err) })
+    } finally {
+      await stopGroup(r.server.child)
+    }
+  }
+  return { peers, commands }
+}

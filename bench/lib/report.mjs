@@ -46,6 +46,7 @@ function describeRun(result) {
   if (result.kind === 'wrk') parts.push(`${r.duration} s per peer after a ${r.warmup} s warm-up${r.rounds > 1 ? `, median of ${r.rounds} rounds` : ''}`)
   if (result.kind === 'idle') parts.push(`${r.holdConnections} connections held`)
   if (result.kind === 'gib') parts.push(`${r.gibBytes / 1024 ** 2} MiB each way`)
+  if (result.kind === 'burst') parts.push(`${r.requests} requests at once from a separate node process${r.rounds > 1 ? `, median of ${r.rounds} rounds` : ''}`)
   if (r.cpuIterations) parts.push(`PBKDF2-SHA256 with ${r.cpuIterations} iterations per request`)
   if (r.quick) parts.push('quick mode')
   return parts.join(', ')
@@ -56,6 +57,7 @@ function shortRun(result) {
   const r = result.run
   if (result.kind === 'wrk') return `wrk -t1, ${r.duration} s per peer${r.rounds > 1 ? `, median of ${r.rounds}` : ''}`
   if (result.kind === 'idle') return `${r.holdConnections} connections held`
+  if (result.kind === 'burst') return `${r.requests} requests at once${r.rounds > 1 ? `, median of ${r.rounds}` : ''}`
   return `${r.gibBytes / 1024 ** 2} MiB each way`
 }
 
@@ -92,6 +94,7 @@ function absolute(value, metric) {
   if (!Number.isFinite(value)) return undefined
   if (metric.key === 'rps') return `${Math.round(value).toLocaleString('en-US')} req/s`
   if (metric.unit === 'ms') return `${format(value, 'ms')} ms`
+  if (metric.unit === 's') return `${value.toFixed(2)} s`
   return `${value.toFixed(1)} ${metric.unit}`
 }
 
@@ -148,6 +151,7 @@ function markdown(doc) {
     '- Memory is VmRSS from /proc/PID/status of the server process: for idle connections, the median of five readings before and after the connections are held (held by a separate node process); for 1 GiB, the peak of readings every 50 ms minus the RSS before, on a fresh server for each direction.',
     '- Latencies are wrk\'s (--latency): p50 and p99 in milliseconds. "server CPU" is the CPU time (user + system, /proc/PID/stat) of every thread of every process in the server\'s process group during the measured run, divided by its length (in cores); "CPU µs/req" is the same CPU time divided by the requests wrk completed. "JS µs/req" counts only the JavaScript threads (/proc/PID/task/TID/stat): the main thread, and for gatehouse with `appThreads` also the worker threads, which announce their thread ids when they load the app. For node:http, fastify, uWebSockets.js, Bun and Deno the main thread runs the JavaScript and also the HTTP work of the event loop, so their JS µs/req is most of their CPU µs/req; gatehouse does HTTP on its own IO thread.',
     '- The JSON API (scenario 12): wrk requests three URLs in turn (wrk/json-api.lua, apps/shared.cjs API_PATHS); every peer routes on the path, parses the query and stringifies an object of about 2 KiB built for the request by the same function (apps/shared.cjs apiObject; fastify with its own router and query parser). Before it is measured each peer must answer the first URL with exactly the same bytes, and /api/nothing with 404.',
+    '- Scenario 13: a separate node process sends 200 GET requests at once, each on a new connection (`agent: false`), to an app that awaits 1 s; the figure is the time from the first request to the last answer. A run in which any request fails counts as failed.',
     '- Before each measured wrk run the harness waits (30 s at most) until the machine is less than 20% busy. "other CPU" is what the rest of the machine used during the run (all CPUs busy, less the server and wrk, in cores): near 0 on a quiet machine.',
     '',
   )

@@ -51,6 +51,7 @@ const WRK_COLUMNS = [
  * ratios to node:http (the targets of issue 6 are such ratios).
  * kind 'wrk': wrk -t1 against every peer in turn. app: what the peers serve (apps/*: --scenario).
  * kind 'idle': RSS per idle keep-alive connection. kind 'gib': RSS growth over 1 GiB each way.
+ * kind 'burst': `connections` requests at once from a client process, the time until all are answered.
  */
 export const SCENARIOS = [
   { n: 1, id: 'hello-c64', title: 'hello world, keep-alive, 64 connections', kind: 'wrk', app: 'hello', connections: 64, peers: [...HELLO_PEERS, 'gatehouse-tuned'], metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse', 'gatehouse-rust'], ['gatehouse', 'deno']] },
@@ -98,6 +99,22 @@ export const SCENARIOS = [
   { n: 11, id: 'cpu-c16', title: 'CPU-heavy app (about 2 ms of PBKDF2 per request), 16 connections', kind: 'wrk', app: 'cpu', connections: 16, peers: ['gatehouse', 'gatehouse-app1', 'gatehouse-app2', 'node'], metrics: [RPS], columns: WRK_COLUMNS, compare: [['gatehouse-app2', 'gatehouse-app1']] },
   // wrk/json-api.lua requests shared.API_PATHS in turn; the probe checks the first one's bytes.
   { n: 12, id: 'json-c64', title: 'JSON API (route, parse the query, about 2 KiB of JSON built per request), 64 connections', kind: 'wrk', app: 'json', connections: 64, script: 'wrk/json-api.lua', env: { API_PATHS: shared.API_PATHS.join(' ') }, peers: APP_PEERS, metrics: [RPS], columns: WRK_COLUMNS },
+  {
+    n: 13,
+    id: 'async1s-c200',
+    title: '200 requests at once to an app that awaits 1 s: time until all are answered',
+    kind: 'burst',
+    app: 'async1s',
+    connections: 200,
+    peers: ['gatehouse', 'node'],
+    metrics: [{ key: 'seconds', label: 'seconds until all 200 are answered', better: 'lower', unit: 's' }],
+    columns: [
+      { key: 'seconds', label: 'all answered s', format: 'f2' },
+      { key: 'p50', label: 'p50 s', format: 'f2' },
+      { key: 'ok', label: 'answered', format: 'int' },
+      { key: 'failed', label: 'failed', format: 'int' },
+    ],
+  },
 ]
 
 export function peerLabel(id, scenario) {
