@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 
 import { machineInfo, versions } from './lib/machine.mjs'
 import { runBurstScenario, runGibScenario, runIdleScenario, runWrkScenario } from './lib/measure.mjs'
-import { addRatios, loadPrevious, terminalTable, writeResults } from './lib/report.mjs'
+import { addRatios, evaluateTargets, loadPrevious, terminalTable, terminalTargets, writeResults } from './lib/report.mjs'
 import { BASELINE, PEERS, SCENARIOS } from './lib/scenarios.mjs'
 import { ensureBenchPackages, ensureGatehouse, ensureWrk, findRuntimes, makeCertificate } from './lib/setup.mjs'
 
@@ -159,6 +159,9 @@ async function main() {
 
   console.log('Results (ratios: peer ÷ node:http, measured in this run)\n')
   for (const scenario of scenarios) console.log(terminalTable(doc.scenarios[scenario.id], scenario) + '\n')
+  // The targets from this run's figures only (latest.md states them from all of latest.json's).
+  const thisRun = Object.fromEntries(measured.map((id) => [id, doc.scenarios[id]]))
+  console.log(terminalTargets(evaluateTargets(thisRun)) + '\n')
   console.log(`Written: ${path.relative(process.cwd(), path.join(resultsDir, 'latest.json'))}, latest.md and the SVG charts in ${path.relative(process.cwd(), resultsDir) || '.'}/`)
   if (failures) {
     console.log(`${failures} measurement(s) failed (see above)`)

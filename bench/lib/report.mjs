@@ -3,7 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 
-import { BASELINE, OTHER_WORK, PEERS, SCENARIOS } from './scenarios.mjs'
+import { BASELINE, OTHER_WORK, PEERS, SCENARIOS, TARGETS } from './scenarios.mjs'
 import { barChart } from './svg.mjs'
 
 /** Adds `ratios` (value / baseline value, per metric) to each measured peer of a scenario result. */
@@ -71,6 +71,58 @@ function comparisons(result, scenario) {
     if (pa && pb && pb.values[metric.key] > 0) lines.push(`${pa.label} ÷ ${pb.label}: ${format(pa.values[metric.key] / pb.values[metric.key], 'ratio')} (${metric.label})`)
   }
   return lines
+}
+
+const TARGET_UNITS = { rps: 'req/s', cpuUsPerReq: 'µs', jsUsPerReq: 'µs', seconds: 's' }
+
+function targetFigure(value, key) {
+  return key === 'rps' ? format(value, 'int') : format(value, 'f2')
+}
+
+/**
+ * The targets (scenarios.mjs TARGETS) against the figures of `scenarios` (latest.json's): each with
+ * its measured value, 'pass', 'fail' or 'not measured' (and why), and when it was measured.
+ */
+export function evaluateTargets(scenarios) {
+  return TARGETS.map((t) => {
+    const result = scenarios[t.scenario]
+    const out = { what: t.what, scenario: t.scenario, measured: result && `${result.run.date.slice(0, 16).replace('T', ' ')} UTC at gatehouse ${result.run.gatehouse}${result.run.quick ? ', quick mode' : ''}` }
+    if (!result) return { ...out, status: 'not measured', reason: `scenario ${t.scenario} was not run` }
+    const ok = (id) => result.peers.find((p) => p.id === id && p.status === 'ok' && Number.isFinite(p.values[t.key]))
+    for (const id of [t.peer, t.of].filter(Boolean)) {
+      if (ok(id)) continue
+      const p = result.peers.find((x) => x.id === id)
+      let reason = `${PEERS[id].label} was not in the run`
+      if (p?.status === 'ok') reason = `${p.label}: no ${t.key} figure (measured before the harness had it)`
+      else if (p) reason = `${p.label}: ${p.status}${p.reason ? ` (${p.reason.split(': ')[0]})` : ''}`
+      return { ...out, status: 'not measured', reason }
+    }
+    const a = ok(t.peer).values[t.key]
+    const unit = TARGET_UNITS[t.key]
+    let value = a
+    let shown = `${targetFigure(a, t.key)} ${unit}`
+    if (t.of) {
+      const b = ok(t.of).values[t.key]
+      value = a / b
+      shown = `${value.toFixed(2)}× (${targetFigure(a, t.key)} ÷ ${targetFigure(b, t.key)} ${unit})`
+    }
+    const pass = t.op === '>=' ? value >= t.limit : value <= t.limit
+    return { ...out, value, shown, status: pass ? 'pass' : 'fail' }
+  })
+}
+
+/** The targets as terminal lines. */
+export function terminalTargets(evaluated) {
+  const width = Math.max(...evaluated.map((t) => t.what.length))
+  const lines = ['Targets (issue 11; gatehouse with its defaults)']
+  for (const t of evaluated) lines.push(`   ${t.status.toUpperCase().padEnd(12)} ${t.what.padEnd(width)}  ${t.shown ?? t.reason}`)
+  return lines.join('\n')
+}
+
+function markdownTargets(evaluated) {
+  const out = ['| target | measured | result | scenario measured |', '| --- | ---: | --- | --- |']
+  for (const t of evaluated) out.push(`| ${t.what} | ${t.shown ?? t.reason.replaceAll('|', '\\|')} | ${t.status === 'pass' ? '**pass**' : t.status === 'fail' ? '**FAIL**' : t.status} | ${t.measured ?? '-'} |`)
+  return out.join('\n')
 }
 
 /** The terminal table of one scenario. */
@@ -155,6 +207,9 @@ function markdown(doc) {
     '- Before each measured wrk run the harness waits (30 s at most) until the machine is less than 20% busy. "other CPU" is what the rest of the machine used during the run (all CPUs busy, less the server and wrk, in cores): near 0 on a quiet machine.',
     '',
   )
+  out.push('## Targets (issue 11)', '')
+  out.push('gatehouse with its defaults, from the figures below (each row says when its scenario was measured).', '')
+  out.push(markdownTargets(doc.targets), '')
   out.push('## Results', '')
   for (const scenario of SCENARIOS) {
     const result = doc.scenarios[scenario.id]
@@ -195,6 +250,7 @@ export function loadPrevious(resultsDir, fresh) {
 
 /** Write latest.json, latest.md and the charts of the scenarios measured in this run. */
 export function writeResults(resultsDir, doc, measuredIds) {
+  doc.targets = evaluateTargets(doc.scenarios) // latest.md states them from here
   writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(doc, null, 2) + '\n')
   writeFileSync(path.join(resultsDir, 'latest.md'), markdown(doc))
   for (const scenario of SCENARIOS) {

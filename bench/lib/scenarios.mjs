@@ -117,6 +117,23 @@ export const SCENARIOS = [
   },
 ]
 
+/**
+ * The targets of issue 11, each stated in the report with the measured value and pass or fail.
+ * value: `key` of `peer` in `scenario`, divided by the same of `of` when given; pass when
+ * value `op` limit.
+ */
+export const TARGETS = [
+  { what: 'hello c64 req/s ≥ 1.6× node:http', scenario: 'hello-c64', key: 'rps', peer: 'gatehouse', of: 'node', op: '>=', limit: 1.6 },
+  { what: "CPU per request (all threads), hello c64 ≤ 0.70× node:http's", scenario: 'hello-c64', key: 'cpuUsPerReq', peer: 'gatehouse', of: 'node', op: '<=', limit: 0.7 },
+  { what: 'pipelined req/s ≥ 1.2× Deno.serve', scenario: 'pipelined-c64', key: 'rps', peer: 'gatehouse', of: 'deno', op: '>=', limit: 1.2 },
+  { what: 'JS thread µs per request, hello c64 ≤ 2.0', scenario: 'hello-c64', key: 'jsUsPerReq', peer: 'gatehouse', op: '<=', limit: 2.0 },
+  { what: 'JSON API req/s ≥ Deno.serve', scenario: 'json-c64', key: 'rps', peer: 'gatehouse', of: 'deno', op: '>=', limit: 1 },
+  { what: 'JSON API req/s ≥ 1.5× node:http', scenario: 'json-c64', key: 'rps', peer: 'gatehouse', of: 'node', op: '>=', limit: 1.5 },
+  { what: '200 concurrent 1 s async requests finish in ≤ 1.3 s', scenario: 'async1s-c200', key: 'seconds', peer: 'gatehouse', op: '<=', limit: 1.3 },
+  { what: 'defaults within 5% of tuned (numthreads 1024), hello c64 req/s', scenario: 'hello-c64', key: 'rps', peer: 'gatehouse', of: 'gatehouse-tuned', op: '>=', limit: 0.95 },
+  { what: 'defaults within 5% of tuned (numthreads 1024), pipelined req/s', scenario: 'pipelined-c64', key: 'rps', peer: 'gatehouse', of: 'gatehouse-tuned', op: '>=', limit: 0.95 },
+]
+
 export function peerLabel(id, scenario) {
   const peer = PEERS[id]
   return scenario.tls && peer.tlsLabel ? peer.tlsLabel : peer.label
