@@ -8,8 +8,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { machineInfo, versions } from './lib/machine.mjs'
-import { runGibScenario, runIdleScenario, runWrkScenario } from './lib/measure.mjs'
-import { addRatios, loadPrevious, terminalTable, writeResults } from './lib/report.mjs'
+import { runBurstScenario, runGibScenario, runIdleScenario, runWrkScenario } from './lib/measure.mjs'
+import { addRatios, evaluateTargets, loadPrevious, terminalTable, terminalTargets, writeResults } from './lib/report.mjs'
 import { BASELINE, PEERS, SCENARIOS } from './lib/scenarios.mjs'
 import { ensureBenchPackages, ensureGatehouse, ensureWrk, findRuntimes, makeCertificate } from './lib/setup.mjs'
 
@@ -96,7 +96,7 @@ function calibrateCpu() {
   return Math.max(1000, Math.round((probe * 2) / msEach / 100) * 100)
 }
 
-const RUNNERS = { wrk: runWrkScenario, idle: runIdleScenario, gib: runGibScenario }
+const RUNNERS = { wrk: runWrkScenario, idle: runIdleScenario, gib: runGibScenario, burst: runBurstScenario }
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2))
@@ -135,6 +135,7 @@ async function main() {
       if (scenario.kind === 'wrk') Object.assign(run, { duration: opts.duration, warmup: opts.warmup, rounds: opts.rounds })
       if (scenario.kind === 'idle') run.holdConnections = opts.holdConnections
       if (scenario.kind === 'gib') run.gibBytes = opts.gibBytes
+      if (scenario.kind === 'burst') Object.assign(run, { requests: scenario.connections, rounds: opts.rounds })
       if (scenario.app === 'cpu') run.cpuIterations = cpuIterations
       let out
       try {
@@ -158,6 +159,9 @@ async function main() {
 
   console.log('Results (ratios: peer ÷ node:http, measured in this run)\n')
   for (const scenario of scenarios) console.log(terminalTable(doc.scenarios[scenario.id], scenario) + '\n')
+  // The targets from this run's figures only (latest.md states them from all of latest.json's).
+  const thisRun = Object.fromEntries(measured.map((id) => [id, doc.scenarios[id]]))
+  console.log(terminalTargets(evaluateTargets(thisRun)) + '\n')
   console.log(`Written: ${path.relative(process.cwd(), path.join(resultsDir, 'latest.json'))}, latest.md and the SVG charts in ${path.relative(process.cwd(), resultsDir) || '.'}/`)
   if (failures) {
     console.log(`${failures} measurement(s) failed (see above)`)

@@ -5,7 +5,7 @@ const shared = require('./shared.cjs')
 
 function expressApp(scenario) {
   const app = express()
-  if (scenario === 'json') app.get('/', (req, res) => res.json({ message: shared.HELLO }))
+  if (scenario === 'hello-json') app.get('/', (req, res) => res.json({ message: shared.HELLO }))
   else app.get('/', (req, res) => res.type('text/plain').send(shared.HELLO))
   app.get('/users/:id', (req, res) => res.json({ id: req.params.id }))
   app.post('/users', express.json(), (req, res) => res.status(201).json(req.body))

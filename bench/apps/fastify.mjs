@@ -42,6 +42,10 @@ const handlers = {
     const count = shared.gibBytes() / shared.GIB_CHUNK_SIZE
     reply.type('application/octet-stream').send(Readable.from(repeat(gibChunk, count)))
   },
+  async async1s(request, reply) {
+    await new Promise((resolve) => setTimeout(resolve, shared.ASYNC_DELAY_MS))
+    reply.type('text/plain').send(shared.HELLO)
+  },
   cpu(request, reply) {
     reply.type('text/plain').send(pbkdf2Sync('gatehouse', 'bench-salt', iterations, 32, 'sha256').toString('hex'))
   },
@@ -53,7 +57,19 @@ if (args.idleTimeout !== undefined) options.keepAliveTimeout = args.idleTimeout 
 const app = Fastify(options)
 app.removeAllContentTypeParsers()
 app.addContentTypeParser('*', (request, payload, done) => done(null, payload))
-app.all('/*', handlers[args.scenario])
+if (args.scenario === 'json') {
+  // fastify's own router and query parser, as a fastify app would have them; the object is the
+  // same (shared.apiObject) and reply.send stringifies it.
+  const answer = (route, request, reply) => {
+    const object = shared.apiObject(route, request.query)
+    if (object === undefined) reply.code(404).type('text/plain').send('not found')
+    else reply.type('application/json').send(object)
+  }
+  app.get('/api/users/:id', (request, reply) => answer({ kind: 'user', id: request.params.id }, request, reply))
+  app.get('/api/items', (request, reply) => answer({ kind: 'items' }, request, reply))
+} else {
+  app.all('/*', handlers[args.scenario])
+}
 
 const address = await app.listen({ port: args.port, host: '127.0.0.1' })
 console.log(shared.readyLine(Number(new URL(address).port)))

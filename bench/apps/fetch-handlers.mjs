@@ -4,6 +4,7 @@ import shared from './shared.cjs'
 
 const TEXT = { 'Content-Type': 'text/plain' }
 const BINARY = { 'Content-Type': 'application/octet-stream' }
+const JSON_TYPE = { 'Content-Type': 'application/json' }
 const mibBody = new Uint8Array(shared.MIB).fill(0x6d)
 const streamChunk = new Uint8Array(shared.STREAM_CHUNK_SIZE).fill(0x73)
 const gibChunk = new Uint8Array(shared.GIB_CHUNK_SIZE).fill(0x67)
@@ -34,5 +35,11 @@ export const handlers = {
     return new Response(repeated(gibChunk, shared.gibBytes() / shared.GIB_CHUNK_SIZE), { headers: BINARY })
   },
   cpu: () => new Response(pbkdf2Sync('gatehouse', 'bench-salt', iterations, 32, 'sha256').toString('hex'), { headers: TEXT }),
+  json: (req) => {
+    const url = new URL(req.url)
+    const body = shared.apiResponse(url.pathname, url.search)
+    return body === undefined ? new Response('not found', { status: 404, headers: TEXT }) : new Response(body, { headers: JSON_TYPE })
+  },
+  async1s: () => new Promise((resolve) => setTimeout(() => resolve(new Response(shared.HELLO, { headers: TEXT })), shared.ASYNC_DELAY_MS)),
 }
 

@@ -8,6 +8,12 @@ const shared = require('./shared.cjs')
 
 const TEXT = [['Content-Type', 'text/plain']]
 const BINARY = [['Content-Type', 'application/octet-stream']]
+const JSON_TYPE = [['Content-Type', 'application/json']]
+
+// Every thread that loads this module runs the app: the harness reads the CPU time of these
+// threads as the "JS thread" figure (with appThreads, the workers' and the main thread's).
+const jsThread = shared.jsThreadLine()
+if (jsThread) console.log(jsThread)
 
 function hello(environ, startResponse) {
   startResponse('200 OK', TEXT)
@@ -62,7 +68,23 @@ function cpu(environ, startResponse) {
   return [digest]
 }
 
-const APPS = { hello, mib, echo, stream100, gib, cpu }
+function json(environ, startResponse) {
+  const body = shared.apiResponse(environ.PATH_INFO, environ.QUERY_STRING)
+  if (body === undefined) {
+    startResponse('404 Not Found', TEXT)
+    return ['not found']
+  }
+  startResponse('200 OK', JSON_TYPE)
+  return [body]
+}
+
+async function async1s(environ, startResponse) {
+  await new Promise((resolve) => setTimeout(resolve, shared.ASYNC_DELAY_MS))
+  startResponse('200 OK', TEXT)
+  return [shared.HELLO]
+}
+
+const APPS = { hello, mib, echo, stream100, gib, cpu, json, async1s }
 
 /** The app of a scenario, answering /__whoami with the JS thread id (the harness checks app threads with it). */
 function makeApp(scenario) {

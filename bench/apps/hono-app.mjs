@@ -6,7 +6,7 @@ import shared from './shared.cjs'
 /** A router with a few routes, so that routing is not a single-entry table; wrk asks for `/`. */
 export function honoApp(scenario) {
   const app = new Hono()
-  if (scenario === 'json') app.get('/', (c) => c.json({ message: shared.HELLO }))
+  if (scenario === 'hello-json') app.get('/', (c) => c.json({ message: shared.HELLO }))
   else app.get('/', (c) => c.text(shared.HELLO))
   app.get('/users/:id', (c) => c.json({ id: c.req.param('id') }))
   app.post('/users', async (c) => c.json(await c.req.json(), 201))

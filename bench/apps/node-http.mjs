@@ -67,6 +67,23 @@ const handlers = {
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
     writeGib(res)
   },
+  json(req, res) {
+    const q = req.url.indexOf('?')
+    const body = q === -1 ? shared.apiResponse(req.url, '') : shared.apiResponse(req.url.slice(0, q), req.url.slice(q + 1))
+    if (body === undefined) {
+      res.writeHead(404, TEXT)
+      res.end('not found')
+      return
+    }
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) })
+    res.end(body)
+  },
+  async1s(req, res) {
+    setTimeout(() => {
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': helloBody.length })
+      res.end(helloBody)
+    }, shared.ASYNC_DELAY_MS)
+  },
   cpu(req, res) {
     const digest = pbkdf2Sync('gatehouse', 'bench-salt', iterations, 32, 'sha256').toString('hex')
     res.writeHead(200, TEXT)

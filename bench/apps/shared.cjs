@@ -17,7 +17,83 @@ const STREAM_CHUNK_SIZE = 1024
 const GIB_CHUNK_SIZE = MIB
 
 /** The kinds of app a peer can be started with (`--scenario KIND`). */
-const SCENARIOS = ['hello', 'mib', 'echo', 'stream100', 'gib', 'cpu', 'json']
+const SCENARIOS = ['hello', 'mib', 'echo', 'stream100', 'gib', 'cpu', 'json', 'async1s', 'hello-json']
+
+/** Scenario "async1s": how long the app awaits before it answers (with HELLO). */
+const ASYNC_DELAY_MS = 1000
+
+/**
+ * Scenario "json": a small JSON API, the same work in every peer. wrk requests these URLs in
+ * turn (wrk/json-api.lua gets them in API_PATHS); each answer is about 2 KiB of JSON built for
+ * the request. Routes: /api/users/:id (a user and their items), /api/items (a page of items);
+ * anything else is a 404.
+ */
+const API_PATHS = ['/api/users/123?fields=id,name,tags,price,inStock&limit=20', '/api/items?tag=blue&limit=20&offset=40', '/api/users/7?limit=18']
+const API_TAGS = ['red', 'green', 'blue', 'amber', 'violet']
+const API_ITEM_FIELDS = ['id', 'name', 'tags', 'price', 'inStock', 'updatedAt']
+
+/** The route of an API path: { kind: 'user', id } or { kind: 'items' }, or undefined (404). */
+function apiRoute(pathname) {
+  if (pathname === '/api/items') return { kind: 'items' }
+  const m = /^\/api\/users\/([^/]+)$/.exec(pathname)
+  return m ? { kind: 'user', id: m[1] } : undefined
+}
+
+function apiInteger(text, fallback, min, max) {
+  const n = Number.parseInt(text, 10)
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback
+}
+
+/** One item, derived from its number (and the request's tag): every field is computed per request. */
+function apiItem(n, tag, fields) {
+  const full = {
+    id: n,
+    name: `item-${n}`,
+    tags: tag ? [tag, API_TAGS[n % API_TAGS.length]] : [API_TAGS[n % API_TAGS.length], API_TAGS[(n * 7) % API_TAGS.length]],
+    price: ((n * 37) % 10000) / 100,
+    inStock: n % 3 !== 0,
+    updatedAt: new Date(Date.UTC(2026, 0, 1) + (n % 365) * 86400000).toISOString(),
+  }
+  if (fields === API_ITEM_FIELDS) return full
+  const out = {}
+  for (const f of fields) out[f] = full[f]
+  return out
+}
+
+/**
+ * The object a route answers with, built from the query: `query` is a URLSearchParams, or the
+ * plain object of strings that a framework's own query parser gives (fastify's request.query).
+ * Undefined when the route does not exist (a user id that is not a number).
+ */
+function apiObject(route, query) {
+  const get = typeof query.get === 'function' ? (k) => query.get(k) ?? undefined : (k) => query[k]
+  const limit = apiInteger(get('limit'), 20, 1, 100)
+  const offset = apiInteger(get('offset'), 0, 0, 1e6)
+  const asked = get('fields')
+  const fields = asked ? asked.split(',').filter((f) => API_ITEM_FIELDS.includes(f)) : API_ITEM_FIELDS
+  const tag = get('tag')
+  if (route.kind === 'items') {
+    const items = []
+    for (let i = 0; i < limit; i++) items.push(apiItem(offset + i, tag, fields))
+    return { offset, limit, total: 1e6, tag: tag ?? null, items }
+  }
+  if (!/^\d{1,9}$/.test(route.id)) return undefined
+  const id = Number(route.id)
+  const items = []
+  for (let i = 0; i < limit; i++) items.push(apiItem(id * 1000 + offset + i, tag, fields))
+  return { id, name: `user-${id}`, email: `user${id}@example.com`, roles: id % 2 ? ['admin', 'editor'] : ['viewer'], items }
+}
+
+/**
+ * The whole work of the JSON API for a server without a router of its own: route on the path,
+ * parse the query string (with or without its '?'), build the object, stringify it. The JSON
+ * text, or undefined for a 404.
+ */
+function apiResponse(pathname, search) {
+  const route = apiRoute(pathname)
+  const object = route && apiObject(route, new URLSearchParams(search ?? ''))
+  return object === undefined ? undefined : JSON.stringify(object)
+}
 
 /** Bytes of the 1 GiB download: BENCH_GIB_BYTES (a multiple of 1 MiB) or 1 GiB. */
 function gibBytes() {
@@ -36,7 +112,7 @@ function cpuIterations() {
 /**
  * Command-line arguments every peer takes:
  *   --port N           where to listen on 127.0.0.1 (0: any free port; the peer prints it)
- *   --scenario KIND    hello | mib | echo | stream100 | gib | cpu
+ *   --scenario KIND    hello | mib | echo | stream100 | gib | cpu | json | async1s
  *   --tls CERT:KEY     serve HTTPS with these PEM files
  *   --idle-timeout S   keep idle keep-alive connections this long (the idle-connection scenario)
  *   --app-threads N    gatehouse only
@@ -71,6 +147,21 @@ function readyLine(port) {
   return `BENCH_READY ${JSON.stringify({ port, pid: process.pid })}`
 }
 
+/**
+ * The line a JS thread prints to tell the harness its thread id, so that the JS threads' CPU time
+ * can be read from /proc/PID/task/TID (node names its worker threads "node", as its other
+ * threads, so they cannot be told apart from outside). Nothing on systems without
+ * /proc/thread-self.
+ */
+function jsThreadLine() {
+  try {
+    const tid = require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()
+    return `BENCH_JS_THREAD ${tid}`
+  } catch {
+    return undefined
+  }
+}
+
 /** The line a peer prints (then exits with SKIP_EXIT_CODE) when it cannot run as asked. */
 const SKIP_EXIT_CODE = 3
 function skipLine(reason) {
@@ -85,6 +176,12 @@ module.exports = {
   GIB_CHUNK_SIZE,
   SCENARIOS,
   SKIP_EXIT_CODE,
+  ASYNC_DELAY_MS,
+  API_PATHS,
+  apiRoute,
+  apiObject,
+  apiResponse,
+  jsThreadLine,
   gibBytes,
   cpuIterations,
   parseArgs,

@@ -1,6 +1,6 @@
 // What the numbers were measured on: the machine and the versions of everything measured.
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -32,6 +32,13 @@ export function machineInfo() {
 
 export function versions({ root, benchDir, bins, wrk }) {
   const pkg = (dir) => JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version
+  const benchPkg = (name) => {
+    try {
+      return pkg(path.join(benchDir, 'node_modules', name))
+    } catch {
+      return undefined // not installed: its peer is skipped
+    }
+  }
   const sha = firstLine('git', ['rev-parse', '--verify', '-q', 'HEAD'], root)
   const dirty = firstLine('git', ['status', '--porcelain', '--', '.', ':!bench'], root)
   return {
@@ -39,6 +46,7 @@ export function versions({ root, benchDir, bins, wrk }) {
     bun: bins.bun ? firstLine(bins.bun, ['--version']) : undefined,
     deno: bins.deno ? firstLine(bins.deno, ['--version']) : undefined,
     fastify: pkg(path.join(benchDir, 'node_modules', 'fastify')),
+    uws: benchPkg('@trufflesuite/uws-js-unofficial'),
     wrk: firstLine(wrk, ['--version'])?.replace(/\s+Copyright.*$/, ''),
     gatehouse: `${pkg(root)} (${sha ? sha.slice(0, 12) : 'no git'}${dirty ? ', with uncommitted changes' : ''})`,
     gatehouseSha: sha,
@@ -70,8 +78,50 @@ export async function waitQuiet(maxSeconds = 30, threshold = 20) {
   return busy
 }
 
-/** CPU seconds (user + system) a process has used so far. */
+/**
+ * The fields of a /proc stat file after the command name (which may hold spaces and parentheses):
+ * [0] state, [2] pgrp, [11] utime, [12] stime. Undefined when the process or thread is gone.
+ */
+function statFields(file) {
+  let text
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  return text.slice(text.lastIndexOf(') ') + 2).split(' ')
+}
+
+/** utime + stime of stat fields, in seconds (clock ticks of USER_HZ = 100). */
+function statCpu(fields) {
+  return fields ? (Number(fields[11]) + Number(fields[12])) / 100 : 0
+}
+
+/** CPU seconds (user + system) a process has used so far: all its threads, also those that ended. */
 export function cpuSeconds(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+  const fields = statFields(`/proc/${pid}/stat`)
+  if (!fields) throw new Error(`process ${pid} is gone`)
+  return statCpu(fields)
+}
+
+/**
+ * CPU seconds of every process in the process group `pgid` (each process: all its threads): a
+ * server and whatever it started, e.g. a runtime behind a launcher. Processes of the group that
+ * ended are not counted (none of the peers ends one while it serves).
+ */
+export function groupCpuSeconds(pgid) {
+  let total = 0
+  for (const name of readdirSync('/proc')) {
+    if (name.charCodeAt(0) > 57) continue // not a pid: /proc's other entries start with a letter
+    const fields = statFields(`/proc/${name}/stat`)
+    if (fields && Number(fields[2]) === pgid) total += statCpu(fields)
+  }
+  return total
+}
+
+/** CPU seconds of some threads of process `pid` (/proc/PID/task/TID/stat); a thread that ended counts 0. */
+export function threadsCpuSeconds(pid, tids) {
+  let total = 0
+  for (const tid of tids) total += statCpu(statFields(`/proc/${pid}/task/${tid}/stat`))
+  return total
 }

@@ -4,9 +4,10 @@ import { randomBytes } from 'node:crypto'
 import path from 'node:path'
 import readline from 'node:readline'
 
-import { cpuSeconds, waitQuiet } from './machine.mjs'
+import { groupCpuSeconds, threadsCpuSeconds, waitQuiet } from './machine.mjs'
 import { readMemory, sampleRss, steadyRss } from './memory.mjs'
 import { request } from './probe.mjs'
+import shared from '../apps/shared.cjs'
 import { delay, runToEnd, spawnGroup, startServer, stopGroup } from './procs.mjs'
 import { OTHER_WORK, PEERS, peerLabel } from './scenarios.mjs'
 import { runWrk, shellLine, wrkArgs } from './wrk.mjs'
@@ -20,12 +21,13 @@ export function peerCommand(id, scenario, ctx, { idleTimeout } = {}) {
   const appArgs = [peer.file, '--port', '0', '--scenario', scenario.app, ...(peer.args ?? [])]
   if (scenario.tls) appArgs.push('--tls', `${ctx.tls.cert}:${ctx.tls.key}`)
   if (idleTimeout !== undefined) appArgs.push('--idle-timeout', String(idleTimeout))
-  const env = { ...process.env, BENCH_CPU_ITERATIONS: String(ctx.cpuIterations), BENCH_GIB_BYTES: String(ctx.gibBytes) }
-  if (peer.runtime === 'node') return { cmd: process.execPath, args: appArgs, env, shown: shellLine('node', appArgs) }
-  if (peer.runtime === 'bun') return { cmd: ctx.bins.bun, args: appArgs, env, shown: shellLine('bun', appArgs) }
+  const env = { ...process.env, BENCH_CPU_ITERATIONS: String(ctx.cpuIterations), BENCH_GIB_BYTES: String(ctx.gibBytes), ...peer.env }
+  const shownEnv = Object.entries(peer.env ?? {}).map(([k, v]) => `${k}=${v} `).join('')
+  if (peer.runtime === 'node') return { cmd: process.execPath, args: appArgs, env, shown: shownEnv + shellLine('node', appArgs) }
+  if (peer.runtime === 'bun') return { cmd: ctx.bins.bun, args: appArgs, env, shown: shownEnv + shellLine('bun', appArgs) }
   const denoArgs = ['run', '-A', '--no-lock', '--no-config', ...appArgs]
   Object.assign(env, { DENO_NO_PACKAGE_JSON: '1', DENO_NO_UPDATE_CHECK: '1' })
-  return { cmd: ctx.bins.deno, args: denoArgs, env, shown: 'DENO_NO_PACKAGE_JSON=1 ' + shellLine('deno', denoArgs) }
+  return { cmd: ctx.bins.deno, args: denoArgs, env, shown: shownEnv + 'DENO_NO_PACKAGE_JSON=1 ' + shellLine('deno', denoArgs) }
 }
 
 function describe(e) {
@@ -44,9 +46,17 @@ async function probe(id, scenario, port) {
   }
   if (scenario.app === 'gib') return undefined // the 1 GiB clients check their byte counts
   const body = scenario.app === 'echo' ? randomBytes(64 * 1024) : undefined
-  const res = await request({ port, tls, method: body ? 'POST' : 'GET', body })
+  // The JSON API: the first of wrk's URLs must give exactly the bytes of shared.apiResponse (the
+  // same work in every peer), and an unknown path a 404.
+  const apiPath = shared.API_PATHS[0]
+  if (scenario.app === 'json') {
+    const missing = await request({ port, tls, path: '/api/nothing' })
+    if (missing.status !== 404) return `answered ${missing.status} to /api/nothing, not 404`
+  }
+  const res = await request({ port, tls, method: body ? 'POST' : 'GET', body, path: scenario.app === 'json' ? apiPath : '/' })
   if (tls && res.protocol !== 'TLSv1.3') return `negotiated ${res.protocol}, not TLSv1.3`
   if (res.status !== 200) return `answered ${res.status}`
+  if (scenario.app === 'json' && !/^application\/json\b/.test(res.headers['content-type'] ?? '')) return `answered with Content-Type ${res.headers['content-type']}, not application/json`
   const got = res.body
   if (peer.check === 'rust' && got.toString() !== HELLO) return `the staticResponse option is ignored: the JS app answered (${JSON.stringify(got.toString().slice(0, 40))})`
   const expected = {
@@ -55,7 +65,9 @@ async function probe(id, scenario, port) {
     echo: () => got.equals(body),
     stream100: () => got.length === 100 * 1024,
     cpu: () => /^[0-9a-f]{64}$/.test(got.toString()),
-    json: () => got.toString() === JSON.stringify({ message: HELLO }),
+    'hello-json': () => got.toString() === JSON.stringify({ message: HELLO }),
+    json: () => got.toString() === shared.apiResponse(...apiPath.split('?')),
+    async1s: () => got.toString() === HELLO,
   }[scenario.app]
   if (!expected()) return `unexpected body for ${scenario.app} (${got.length} bytes: ${JSON.stringify(got.subarray(0, 40).toString())})`
   return undefined
@@ -115,6 +127,15 @@ function died(server) {
   return `the server exited during the run (${signalCode ? `signal ${signalCode}` : `code ${exitCode}`}): ${server.child.output().slice(-300).replace(/\s+/g, ' ')}`
 }
 
+/**
+ * CPU seconds of a started server so far: `all`, every thread of every process in its group; `js`,
+ * its JS threads (those it announced, or else its main thread, whose tid is its pid).
+ */
+function serverCpu(server) {
+  const js = server.jsThreads.size ? [...new Set([server.pid, ...server.jsThreads])] : [server.pid]
+  return { all: groupCpuSeconds(server.child.pid), js: threadsCpuSeconds(server.pid, js) }
+}
+
 function fmt(n, digits = 0) {
   return Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-'
 }
@@ -153,11 +174,16 @@ export async function runWrkScenario(scenario, ctx) {
           let m
           for (let attempt = 0; attempt <= ctx.retries; attempt++) {
             const busyBefore = await waitQuiet()
-            const cpuBefore = cpuSeconds(e.server.pid)
+            const cpuBefore = serverCpu(e.server)
             const run = await runWrk(ctx.wrk, argsFor(e.server.port, ctx.duration), ctx.duration, wrkEnv)
             if (!alive(e.server)) throw new Error(died(e.server))
+            // Answers that are not what the app serves (a 400, a 404) would measure something else.
+            if (run.requests === 0 || run.non2xx > run.requests / 100) throw new Error(`${run.non2xx} of ${run.requests} answers were not 2xx`)
+            const cpuAfter = serverCpu(e.server)
             delete run.raw
-            run.serverCores = (cpuSeconds(e.server.pid) - cpuBefore) / run.seconds
+            run.serverCores = (cpuAfter.all - cpuBefore.all) / run.seconds
+            run.cpuUsPerReq = ((cpuAfter.all - cpuBefore.all) / run.requests) * 1e6
+            run.jsUsPerReq = ((cpuAfter.js - cpuBefore.js) / run.requests) * 1e6
             run.busyBefore = busyBefore
             // CPU that neither the server nor wrk used during the run: other work on the machine.
             run.otherCores = run.machineCores === undefined ? 0 : Math.max(0, run.machineCores - run.wrkCores - run.serverCores)
@@ -168,7 +194,7 @@ export async function runWrkScenario(scenario, ctx) {
           e.rounds.push(m)
           const errs = m.errors.connect + m.errors.read + m.errors.write + m.errors.timeout + m.non2xx
           const busy = m.otherCores >= OTHER_WORK ? `   (disturbed: other work took ${m.otherCores.toFixed(2)} cores)` : ''
-          console.log(`  ${e.label.padEnd(24)} ${fmt(m.rps).padStart(9)} req/s   p50 ${fmt(m.latency.p50, 3)} ms   p99 ${fmt(m.latency.p99, 3)} ms   server CPU ${fmt(m.serverCores, 2)} cores${errs ? `   errors ${errs}` : ''}${ctx.rounds > 1 ? `   (round ${round + 1})` : ''}${busy}`)
+          console.log(`  ${e.label.padEnd(24)} ${fmt(m.rps).padStart(9)} req/s   p50 ${fmt(m.latency.p50, 3)} ms   p99 ${fmt(m.latency.p99, 3)} ms   server CPU ${fmt(m.serverCores, 2)} cores   ${fmt(m.cpuUsPerReq, 2)} µs/req (JS ${fmt(m.jsUsPerReq, 2)})${errs ? `   errors ${errs}` : ''}${ctx.rounds > 1 ? `   (round ${round + 1})` : ''}${busy}`)
         } catch (err) {
           Object.assign(e, { status: 'failed', reason: alive(e.server) ? describe(err) : died(e.server) })
           console.log(`  ${e.label.padEnd(24)} failed: ${e.reason}`)
@@ -187,7 +213,7 @@ export async function runWrkScenario(scenario, ctx) {
       id: e.id,
       label: e.label,
       status: 'ok',
-      values: { rps: m.rps, p50: m.latency.p50, p75: m.latency.p75, p90: m.latency.p90, p99: m.latency.p99, max: m.latency.max, errors, requests: m.requests, seconds: m.seconds, serverCores: m.serverCores, wrkCores: m.wrkCores, otherCores: m.otherCores, busyBefore: m.busyBefore },
+      values: { rps: m.rps, p50: m.latency.p50, p75: m.latency.p75, p90: m.latency.p90, p99: m.latency.p99, max: m.latency.max, errors, requests: m.requests, seconds: m.seconds, serverCores: m.serverCores, cpuUsPerReq: m.cpuUsPerReq, jsUsPerReq: m.jsUsPerReq, wrkCores: m.wrkCores, otherCores: m.otherCores, busyBefore: m.busyBefore },
       errorDetail: errors ? { ...m.errors, non2xx: m.non2xx } : undefined,
       roundsRps: e.rounds.map((x) => x.rps),
     }
@@ -311,6 +337,50 @@ export async function runGibScenario(scenario, ctx) {
     }
     console.log(`  ${label.padEnd(24)} out: +${fmt(values.outGrowthMiB, 1)} MiB (${fmt(values.outMiBps)} MiB/s)   in: +${fmt(values.inGrowthMiB, 1)} MiB (${fmt(values.inMiBps)} MiB/s)`)
     peers.push({ id, label, status: 'ok', values })
+  }
+  return { peers, commands }
+}
+
+/**
+ * `scenario.connections` requests at once (each on its own connection) from a client process,
+ * against an app that awaits before it answers: the time until all are answered. A run in which
+ * any request fails is a failure: the requests did not all finish. With --rounds, the median.
+ */
+export async function runBurstScenario(scenario, ctx) {
+  const count = scenario.connections
+  const clientArgs = (port) => [path.join(ctx.benchDir, 'lib', 'burst-client.mjs'), String(port), String(count)]
+  const commands = { servers: {}, client: shellLine('node', ['lib/burst-client.mjs', 'PORT', String(count)]) }
+  const peers = []
+  for (const id of scenario.peers) {
+    const label = peerLabel(id, scenario)
+    const r = await startPeer(id, scenario, ctx)
+    if (r.command) commands.servers[id] = r.command
+    if (!r.server) {
+      console.log(`  ${label.padEnd(24)} ${r.status}: ${r.reason}`)
+      peers.push({ id, label, status: r.status, reason: r.reason })
+      continue
+    }
+    try {
+      const runs = []
+      for (let round = 0; round < ctx.rounds; round++) {
+        await waitQuiet()
+        const out = await runToEnd(process.execPath, clientArgs(r.server.port), { timeoutMs: 120000 })
+        if (!alive(r.server)) throw new Error(died(r.server))
+        if (out.timedOut || out.code !== 0) throw new Error(`the client failed: ${(out.stderr || out.stdout).trim().split('\n').slice(-1)[0]}`)
+        const m = JSON.parse(out.stdout.trim().split('\n').pop())
+        if (m.failed) throw new Error(`${m.failed} of ${count} requests failed (${m.error}); the others took ${fmt(m.seconds, 2)} s`)
+        runs.push(m)
+      }
+      const seconds = median(runs.map((m) => m.seconds))
+      const m = runs.find((x) => x.seconds === seconds)
+      console.log(`  ${label.padEnd(24)} all ${count} answered in ${fmt(m.seconds, 3)} s   p50 ${fmt(m.p50, 3)} s${ctx.rounds > 1 ? `   (median of ${ctx.rounds})` : ''}`)
+      peers.push({ id, label, status: 'ok', values: { seconds: m.seconds, p50: m.p50, ok: m.ok, failed: m.failed }, roundsSeconds: runs.map((x) => x.seconds) })
+    } catch (err) {
+      console.log(`  ${label.padEnd(24)} failed: ${describe(err)}`)
+      peers.push({ id, label, status: 'failed', reason: describe(err) })
+    } finally {
+      await stopGroup(r.server.child)
+    }
   }
   return { peers, commands }
 }

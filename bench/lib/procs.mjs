@@ -89,18 +89,24 @@ export async function stopGroup(child, graceMs = 3000) {
 
 /**
  * Start a peer server and wait for its BENCH_READY line (or BENCH_SKIP, or an early exit).
- * Resolves with { child, pid, port } or { skipped: reason } or { failed: reason }.
+ * Resolves with { child, pid, port, jsThreads } or { skipped: reason } or { failed: reason }.
+ * jsThreads: the thread ids the server's JS threads announced (BENCH_JS_THREAD lines, also
+ * those printed later, as app threads start); empty when none did: then the JS thread is the
+ * main thread (tid = pid).
  */
 export async function startServer({ cmd, args, cwd, env, timeoutMs = 30000 }) {
   const child = spawnGroup(cmd, args, { cwd, env })
   let settle
   const outcome = new Promise((resolve) => (settle = resolve))
+  const jsThreads = new Set()
   const onLine = (line) => {
     if (line.startsWith('BENCH_READY ')) {
       const { port, pid } = JSON.parse(line.slice('BENCH_READY '.length))
-      settle({ child, port, pid })
+      settle({ child, port, pid, jsThreads })
     } else if (line.startsWith('BENCH_SKIP ')) {
       settle({ skipped: line.slice('BENCH_SKIP '.length) })
+    } else if (line.startsWith('BENCH_JS_THREAD ')) {
+      jsThreads.add(Number(line.slice('BENCH_JS_THREAD '.length)))
     }
   }
   const stdout = collect(child.stdout, { onLine })

@@ -1,8 +1,8 @@
 // Everything the harness needs before it measures: gatehouse built, the bench's own packages
-// (bun, deno, fastify), Debian's wrk, openssl for the TLS scenario. What is missing is installed,
+// (bun, deno, fastify, uWebSockets.js), Debian's wrk, openssl for the TLS scenario. What is missing is installed,
 // and the harness says so.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
@@ -37,11 +37,23 @@ export function ensureGatehouse(root) {
   }
 }
 
-/** The bench's own dependencies (bench/package.json), installed when bench/node_modules is missing. */
+/**
+ * The bench's own dependencies (bench/package.json), installed when bench/node_modules lacks one
+ * of them at its pinned version (also when a peer was added since the last install).
+ */
 export function ensureBenchPackages(benchDir) {
-  if (existsSync(path.join(benchDir, 'node_modules'))) return
+  const wanted = JSON.parse(readFileSync(path.join(benchDir, 'package.json'), 'utf8')).dependencies ?? {}
+  const installed = (name) => {
+    try {
+      return JSON.parse(readFileSync(path.join(benchDir, 'node_modules', name, 'package.json'), 'utf8')).version
+    } catch {
+      return undefined
+    }
+  }
+  const missing = Object.entries(wanted).filter(([name, version]) => installed(name) !== version).map(([name, version]) => `${name}@${version}`)
+  if (!missing.length) return
   const lock = existsSync(path.join(benchDir, 'package-lock.json'))
-  console.log(`bench/node_modules is missing: installing bun, deno and fastify with \`npm ${lock ? 'ci' : 'install'}\` in bench/`)
+  console.log(`bench/node_modules lacks ${missing.join(', ')}: installing the bench's packages with \`npm ${lock ? 'ci' : 'install'}\` in bench/`)
   run('npm', [lock ? 'ci' : 'install', '--no-audit', '--no-fund'], benchDir)
 }
 
