@@ -11,7 +11,7 @@
 //   - RSS, sampled every 10 s, no more than 10% over its level after the first minute;
 //   - with --connections N (default 10000; 0 skips): N idle keep-alive connections held open
 //     (RSS per connection), a new client answered within 100 ms meanwhile, and open connections,
-//     pool and RSS back to their level once they close.
+//     pool and RSS back to their level once they close; a second round holds no more than the first.
 // Prints one line per check and a final `SOAK-RESULT {json}` line; exits 1 on any failure.
 //
 //   node scripts/soak.mjs [--minutes 5 | --seconds S] [--seed S] [--lanes 12] [--connections 10000]
@@ -187,7 +187,7 @@ async function main() {
       result.connections = r.figures
       failures.push(...r.failures.map((f) => `connections: ${f}`))
       const f = r.figures
-      say(`${f.connections} connections: RSS ${mib(f.rssBefore)} -> ${mib(f.rssHeld)} (${(f.rssPerConnection / 1024).toFixed(2)} KiB each) -> ${mib(f.rssAfter)} after they closed; a new client answered in ${f.newClientMs.median.toFixed(1)} ms (median, max ${f.newClientMs.max.toFixed(1)})`)
+      say(`${f.connections} connections: RSS ${mib(f.rssBefore)} -> ${mib(f.rssHeld)} (${(f.rssPerConnection / 1024).toFixed(2)} KiB each) -> ${mib(f.rssAfter)} after they closed, ${mib(f.rssHeldAgain)} held and ${mib(f.rssAfterAgain)} after a second round; a new client answered in ${f.newClientMs.median.toFixed(1)} ms (median, max ${f.newClientMs.max.toFixed(1)})`)
     } catch (e) {
       failures.push(`connections: ${e.message}`)
     } finally {

@@ -70,7 +70,7 @@ class ServerChild {
     } catch {
       // not Linux, or the child is gone: ask it
     }
-    return (await this.stats()).rss
+    return (await this.stats()).memory.rss
   }
 
   /** Stop the server and wait for the process to exit (killed if it does not within 15 s). */

@@ -162,7 +162,7 @@ function snapshot() {
     statuses,
     pool: { size: pool.size, idle: pool.idle, qsize: pool.qsize },
     app: { ...app, errorLines: app.errorLines.slice() },
-    rss: process.memoryUsage.rss(),
+    memory: process.memoryUsage(), // rss, heapTotal, heapUsed, external, arrayBuffers
   }
 }
 
