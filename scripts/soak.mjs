@@ -85,7 +85,8 @@ export function checkCounters(snap, ledger) {
   if (native.bytesWritten < ledger.bytesReceived) bad.push(`bytes written ${native.bytesWritten} < the ${ledger.bytesReceived} the clients read`)
   // wsgi.errors: one line per trickled body (its read timed out: the client's doing, but an
   // error the application did not catch), nothing else, in particular nothing for clients that left.
-  const timeouts = app.errorLines.filter((l) => /GH_ERR_BODY_TIMEOUT|body.*(rate|slow|timed? ?out)/i.test(l))
+  // The line names the option (or, should the message change, the error's code).
+  const timeouts = app.errorLines.filter((l) => /error in the application for POST \/echo: .*(minRequestBodyRate|GH_ERR_BODY_TIMEOUT)/.test(l))
   const others = app.errorLines.filter((l) => !timeouts.includes(l))
   eq('wsgi.errors lines for trickled bodies', timeouts.length, ledger.bodyTimeouts)
   if (others.length) bad.push(`${others.length} other lines on wsgi.errors, the first: ${others[0].slice(0, 400)}`)
