@@ -91,7 +91,9 @@ function connect(ctx) {
     const s = net.connect(ctx.port, '127.0.0.1')
     ctx.track(s)
     s.once('connect', () => resolve(s))
-    s.once('error', (e) => reject(new SoakFailure(`connect: ${e.code ?? ''} ${e.message}`)))
+    // Always listened to, so that an error no scenario waits for (a reset after it gave up on
+    // the socket) cannot crash the client; those that matter are seen by send() and readUntil().
+    s.on('error', (e) => reject(new SoakFailure(`connect: ${e.code ?? ''} ${e.message}`)))
   })
 }
 
