@@ -99,27 +99,27 @@ function connect(ctx) {
 
 /**
  * Read from a raw socket until `enough(received)` or until the server closes; resolves
- * { data, closed, error }. An error (a reset) is returned, not thrown: whether the scenario
- * caused it is the caller's to judge.
+ * { data, closed, error, timedOut }. An error (a reset) is returned, not thrown: whether the
+ * scenario caused it is the caller's to judge.
  */
 function readUntil(socket, enough, timeoutMs) {
   return new Promise((resolve) => {
     const parts = []
     let size = 0
     let done = false
-    const finish = (closed, error) => {
+    const finish = (closed, error, timedOut = false) => {
       if (done) return
       done = true
       clearTimeout(timer)
       socket.off('data', onData)
-      resolve({ data: Buffer.concat(parts), closed, error })
+      resolve({ data: Buffer.concat(parts), closed, error, timedOut })
     }
     const onData = (d) => {
       parts.push(d)
       size += d.length
       if (enough && enough(size, parts)) finish(false)
     }
-    const timer = setTimeout(() => finish(false, new Error(`nothing more within ${timeoutMs} ms`)), timeoutMs)
+    const timer = setTimeout(() => finish(false, new Error(`nothing more within ${timeoutMs} ms`), true), timeoutMs)
     socket.on('data', onData)
     socket.once('end', () => finish(true))
     socket.once('close', () => finish(true))
@@ -273,10 +273,12 @@ async function cutHead(ctx, rng) {
 
 // ---- slow clients: the server must answer 408 and close, whatever they do --------------------
 
-/** Slowloris: a head that never ends, one byte at a time. */
+/** Slowloris: a head that never ends, one byte at a time: 408 and a close, not before `timeout`. */
 async function slowloris(ctx) {
   const s = await connect(ctx)
+  const t0 = Date.now()
   await send(s, 'GET /hello HTTP/1.1\r\nHost: soak\r\n')
+  // Until the server closes: a 408 on a connection left open would be wrong too.
   const answer = readUntil(s, undefined, ctx.timeoutS * 4000 + 10000)
   let stop = false
   answer.then(() => (stop = true))
@@ -288,10 +290,13 @@ async function slowloris(ctx) {
     }
   })()
   const r = await answer
+  const ms = Date.now() - t0
   s.destroy()
-  if (!r.data.toString('latin1').startsWith('HTTP/1.1 408 ')) {
+  if (!r.data.toString('latin1').startsWith('HTTP/1.1 408 ') || r.timedOut) {
     throw new SoakFailure(`slowloris: ${r.error ? r.error.message + ', ' : ''}got ${JSON.stringify(r.data.subarray(0, 40).toString('latin1'))} instead of 408 and a close`)
   }
+  // Timers may fire late on a loaded machine, never early: a margin for clock granularity only.
+  if (ms < ctx.timeoutS * 1000 - 250) throw new SoakFailure(`slowloris: 408 after ${ms} ms, before the ${ctx.timeoutS} s timeout`)
   ctx.ledger.requests++
   ctx.ledger.rejected++
 }
@@ -299,6 +304,7 @@ async function slowloris(ctx) {
 /** A body trickled far below minRequestBodyRate: 408 once the grace period has passed. */
 async function trickle(ctx) {
   const s = await connect(ctx)
+  const t0 = Date.now()
   await send(s, HEAD('POST', '/echo', 'Content-Length: 100000\r\n'))
   const answer = readUntil(s, (size, parts) => Buffer.concat(parts).includes('\r\n\r\n'), 60000)
   let stop = false
@@ -310,13 +316,20 @@ async function trickle(ctx) {
     }
   })()
   const r = await answer
+  const ms = Date.now() - t0
   s.destroy()
   if (!r.data.toString('latin1').startsWith('HTTP/1.1 408 ')) {
     throw new SoakFailure(`trickled body: ${r.error ? r.error.message + ', ' : ''}got ${JSON.stringify(r.data.subarray(0, 40).toString('latin1'))} instead of 408`)
   }
+  // The rate is judged once 5 s have passed since the application's first read (which follows
+  // the head at once): an earlier 408 would refuse a client still within its grace.
+  if (ms < GRACE_MS - 250) throw new SoakFailure(`trickled body: 408 after ${ms} ms, within the ${GRACE_MS} ms grace period`)
   ctx.ledger.answered(408)
   ctx.ledger.bodyTimeouts++
 }
+
+/** minRequestBodyRate's grace period (the server's default). */
+const GRACE_MS = 5000
 
 /** The fast mix: [scenario, weight]. */
 export const FAST = [
