@@ -357,7 +357,8 @@ function pickWeighted(rng, list) {
 /**
  * The client side of a soak: `lanes` fast lanes and `slowLanes` slow ones, each with its own
  * seeded stream of scenarios, run until `until` (ms since the epoch) or `maxFailures`.
- * Resolves { ledger, failures, sockets } once every lane has finished its scenario in progress.
+ * Resolves { ledger, failures } once every lane has finished its scenario in progress; the
+ * sockets are then destroyed, and book their bytes as their close events come.
  */
 export async function drive({ port, seed, until, lanes = 12, slowLanes = 2, timeoutS, maxFailures = 10, skip = [] }) {
   const names = [...FAST.map(([f]) => f.name), ...SLOW.map((f) => f.name)]
