@@ -224,6 +224,20 @@ async function large(ctx, rng) {
 
 // ---- clients that leave: the server must count them as abandoned, and log nothing ------------
 
+/**
+ * Leave: close our side (FIN, as a client that closes or exits sends), then wait for the server
+ * to close its side. A real client would not wait; the lanes do so that they cannot outrun the
+ * server and pile up connections beyond its pool. A server that keeps the connection of a client
+ * that left is a failure. What it sends meanwhile, or a reset, is the scenario's doing.
+ */
+async function leave(ctx, s, what) {
+  const closed = readUntil(s, undefined, ctx.timeoutS * 4000 + 10000)
+  s.end()
+  const r = await closed
+  s.destroy()
+  if (r.timedOut) throw new SoakFailure(`${what}: the server kept the connection open after the client left`)
+}
+
 const HEAD = (method, path, extra = '') => `${method} ${path} HTTP/1.1\r\nHost: soak\r\n${extra}\r\n`
 
 /** A POST whose body stops part way: the client closes its connection. */
@@ -233,7 +247,7 @@ async function cutRequest(ctx, rng) {
   const s = await connect(ctx)
   await send(s, HEAD('POST', rng.chance(0.5) ? '/echo' : '/echo?stream=1', `Content-Length: ${length}\r\n`))
   if (sent > 0) await send(s, ctx.source.subarray(0, sent))
-  s.destroy()
+  await leave(ctx, s, `POST cut after ${sent} of ${length} body bytes`)
   ctx.ledger.requests++
   ctx.ledger.abandoned++
 }
@@ -257,7 +271,7 @@ async function leaveSlow(ctx, rng) {
   const s = await connect(ctx)
   await send(s, HEAD('GET', '/slow?ms=5000'))
   await sleep(100 + rng.int(400))
-  s.destroy()
+  await leave(ctx, s, 'GET /slow left')
   ctx.ledger.requests++
   ctx.ledger.abandoned++
   ctx.ledger.slowLeft++
@@ -268,7 +282,7 @@ async function cutHead(ctx, rng) {
   const s = await connect(ctx)
   const head = HEAD('GET', '/hello', 'User-Agent: soak\r\n')
   await send(s, head.slice(0, 1 + rng.int(head.length - 2)))
-  s.destroy()
+  await leave(ctx, s, 'a head cut short')
 }
 
 // ---- slow clients: the server must answer 408 and close, whatever they do --------------------
