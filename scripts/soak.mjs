@@ -20,7 +20,7 @@ import { pathToFileURL } from 'node:url'
 
 import { manyConnections, mib, settle } from './soak/connections.mjs'
 import { startServer } from './soak/child.mjs'
-import { drive } from './soak/scenarios.mjs'
+import { FAST, SLOW, drive } from './soak/scenarios.mjs'
 
 // Short enough that slowloris heads get their 408 within seconds; free keep-alive sockets of
 // the client are dropped well before it (see scenarios.mjs), so it causes no race.
@@ -54,6 +54,8 @@ function parseArgs(argv) {
   if (!(Number.isInteger(out.connections) && out.connections >= 0 && out.connections <= 100_000)) throw new Error('--connections must be 0..100000')
   if (!(out.newClientMs > 0)) throw new Error('--new-client-ms must be more than 0')
   if (out.seed !== undefined && !Number.isInteger(out.seed)) throw new Error('--seed must be an integer')
+  const names = [...FAST.map(([f]) => f.name), ...SLOW.map((f) => f.name)]
+  for (const n of out.skip) if (!names.includes(n)) throw new Error(`--skip: no scenario ${n} (there are ${names.join(', ')})`)
   return out
 }
 
