@@ -112,3 +112,25 @@ test('a client that resets mid-upload is abandoned, not a 500 or an application 
   t.is(errors.text, '', 'no application error line')
   t.is(await (await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'abc' })).text(), '3')
 })
+
+test('a client that leaves while its response is written is abandoned, not a 200', async (t) => {
+  const { port, server } = await makeServer(t, (_e, sr) => {
+    sr('200 OK', [])
+    return (async function* () {
+      for (let i = 0; i < 4096; i++) yield Buffer.alloc(64 * 1024, 120)
+    })()
+  })
+  for (let i = 0; i < 5; i++) {
+    const s = await openWith(port, 'GET / HTTP/1.1\r\nHost: h\r\n\r\n')
+    await new Promise((resolve) => {
+      let got = 0
+      s.on('data', (d) => {
+        got += d.length
+        if (got > 1024 * 1024) s.destroy()
+      })
+      s.on('close', resolve)
+    })
+  }
+  t.true(await eventually(() => server.stats().Abandoned === 5, 5000), `abandoned: ${server.stats().Abandoned}`)
+  t.notRegex(server.metrics(), /gatehouse_responses_total\{code="200"\}/)
+})

@@ -198,3 +198,29 @@ for (const size of [0, 1, 5000, 65536, 65537, 200000]) {
     t.deepEqual(JSON.parse(parseResponses(later)[0].text), want)
   })
 }
+
+test('a chunked upload echoed as it is read (the response starts before the body is read) comes back whole', async (t) => {
+  const { port } = await makeServer(t, (environ, sr) => {
+    sr('200 OK', [['Content-Type', 'application/octet-stream']])
+    const input = environ['wsgi.input']
+    return (async function* () {
+      for (;;) {
+        const piece = await input.read(65536)
+        if (piece.length === 0) return
+        yield piece
+      }
+    })()
+  })
+  const body = Buffer.alloc(100_000)
+  for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff
+  const parts = ['POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n']
+  for (let at = 0; at < body.length; at += 4096) {
+    const piece = body.subarray(at, at + 4096)
+    parts.push(Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]))
+  }
+  parts.push('0\r\n\r\n')
+  const { data } = await raw(port, parts)
+  const [res] = parseResponses(data)
+  t.is(res.status, 200)
+  t.true(res.body.equals(body), `${res.body.length} of ${body.length} bytes, in order`)
+})

@@ -311,7 +311,8 @@ async function slowloris(ctx) {
   }
   // Timers may fire late on a loaded machine, never early: a margin for clock granularity only.
   if (ms < ctx.timeoutS * 1000 - 250) throw new SoakFailure(`slowloris: 408 after ${ms} ms, before the ${ctx.timeoutS} s timeout`)
-  ctx.ledger.requests++
+  // Refused by the core before the application: a response (408) and a rejection both.
+  ctx.ledger.answered(408)
   ctx.ledger.rejected++
 }
 

@@ -336,11 +336,41 @@ impl BodyState {
     }
 }
 
+impl BodyState {
+    /// Whether the body could be completed from what is already buffered, without taking
+    /// anything: the application may still read it (a response can start while the body is
+    /// read), so its bytes stay where they are.
+    fn could_finish_from_buffer(&self) -> bool {
+        if self.failed.is_some() {
+            return false;
+        }
+        let Some(side) = self.side.as_ref() else {
+            return false;
+        };
+        match &self.decoder {
+            Decoder::Done => true,
+            Decoder::Length(rem) => side.buf.len() as u64 >= *rem,
+            Decoder::Chunked(d) => {
+                // Decode copies: the buffered chunks are the application's to read.
+                let (mut d, mut buf) = (d.clone(), side.buf.clone());
+                loop {
+                    match d.decode(&mut buf, usize::MAX) {
+                        Ok(Decoded::Data(_)) => {}
+                        Ok(Decoded::Done) => return true,
+                        _ => return false,
+                    }
+                }
+            }
+        }
+    }
+}
+
 impl BodyShared {
-    /// Would the connection be reusable after this body if the response ended now? Does not wait.
+    /// Would the connection be reusable after this body if the response ended now? Does not
+    /// wait, and takes nothing from the body (the application may still be reading it).
     pub(crate) fn reusable_hint(&self) -> bool {
         match self.state.try_lock() {
-            Ok(mut st) => st.finish_from_buffer(),
+            Ok(st) => st.could_finish_from_buffer(),
             Err(_) => false,
         }
     }

@@ -154,6 +154,7 @@ async fn serve_http(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
                 let shared = &conn.shared;
                 Stats::add(&shared.stats.requests, 1);
                 Stats::add(&shared.stats.rejected, 1);
+                shared.stats.record_refusal(r.status);
                 let is_head = is_head_request(&rs.buf);
                 let _ = write_error(&mut conn.wr, r.status, r.reason, &[], is_head, shared).await;
                 conn.side = Some(rs);
@@ -206,6 +207,7 @@ impl Conn {
             let max = cfg.limits.max_body_size;
             if max > 0 && n > max {
                 Stats::add(&shared.stats.rejected, 1);
+                shared.stats.record_refusal(413);
                 let _ = write_error(
                     &mut self.wr,
                     413,
@@ -290,11 +292,13 @@ impl Conn {
         let (back, complete, received, client_left) = b.reclaim().await;
         let outcome = if client_left {
             // The application saw a read error; the client is what went wrong.
-            shared.dispatch.cancel(ticket, Abandoned::ClientGone);
             Outcome::abandoned()
         } else {
             outcome
         };
+        if outcome.abandoned {
+            shared.dispatch.cancel(ticket, Abandoned::ClientGone);
+        }
         self.side = back;
         record(&shared, &self.info, done, received, &outcome);
         if outcome.keep && complete {
@@ -335,10 +339,8 @@ impl Conn {
                 tokio::select! {
                     biased;
                     o = work => o,
-                    _ = client_gone(side.as_mut(), &shared) => {
-                        shared.dispatch.cancel(ticket, Abandoned::ClientGone);
-                        Outcome::abandoned()
-                    }
+                    // Cancelled below, as every abandoned request is.
+                    _ = client_gone(side.as_mut(), &shared) => Outcome::abandoned(),
                     _ = past(deadline(&done, &shared.config)) => {
                         let held = std::mem::take(&mut out);
                         past_deadline(wr, ticket, ans, &answering, &held, &shared).await
@@ -346,6 +348,10 @@ impl Conn {
                 }
             })
             .await;
+            if outcome.abandoned {
+                // A write failed: the application may still be streaming; tell it.
+                shared.dispatch.cancel(ticket, Abandoned::ClientGone);
+            }
             record(&shared, &self.info, done, 0, &outcome);
             if !outcome.keep {
                 // Requests dispatched ahead and not answered: a client that pipelines retries
@@ -370,6 +376,7 @@ const PLAIN_HTTP_ON_TLS: &str =
 async fn reject_plain_http(stream: Stream, shared: &Shared) {
     Stats::add(&shared.stats.requests, 1);
     Stats::add(&shared.stats.rejected, 1);
+    shared.stats.record_refusal(400);
     let (rd, mut wr) = stream.into_split();
     let _ = write_text(
         &mut wr,

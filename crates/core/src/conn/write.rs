@@ -70,18 +70,14 @@ pub(super) async fn write_response(
     hold: bool,
 ) -> Outcome {
     let cfg = &shared.config;
-    let fail = |status| Outcome {
-        keep: false,
-        status,
-        bytes: 0,
-        body_bytes: 0,
-        abandoned: false,
-    };
+    // A write that fails means the client went away (or stopped reading past `timeout`): the
+    // request was abandoned, whatever status its answer had.
+    let lost = Outcome::abandoned;
     let is_full = matches!(reply, Ok(Reply::Full(..)));
     if !is_full && !out.is_empty() {
         let held = std::mem::take(out);
         if write_all(wr, &[&held], shared).await.is_err() {
-            return fail(500);
+            return lost();
         }
     }
     let mut keep = ans.keep_alive
@@ -154,7 +150,7 @@ pub(super) async fn write_response(
                     body_bytes: body_len,
                     abandoned: false,
                 },
-                Err(_) => fail(head.status()),
+                Err(_) => lost(),
             }
         }
         Ok(Reply::Stream(head, rx)) => {
@@ -171,27 +167,39 @@ pub(super) async fn write_response(
                 &mut head_out,
             );
             let Ok(head_bytes) = write_all(wr, &[&head_out], shared).await else {
-                return fail(head.status());
+                return lost();
             };
-            let (whole, body_bytes) = write_stream(wr, rx, framing, shared).await;
+            let (end, body_bytes) = write_stream(wr, rx, framing, shared).await;
             Outcome {
-                keep: whole && keep,
+                keep: end == StreamEnd::Whole && keep,
                 status: head.status(),
                 bytes: head_bytes as u64 + body_bytes,
                 body_bytes,
-                abandoned: false,
+                abandoned: end == StreamEnd::Lost,
             }
         }
     }
 }
 
-/// Write the body of a streamed response. Returns whether it ended cleanly and whole.
+/// How a streamed response ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum StreamEnd {
+    /// Whole, and the connection may carry another request.
+    Whole,
+    /// Cut by the application (an error, an abort, more or less than its Content-Length) or
+    /// close-delimited: the connection closes.
+    Cut,
+    /// A write failed: the client went away.
+    Lost,
+}
+
+/// Write the body of a streamed response, and say how it ended.
 pub(super) async fn write_stream(
     wr: &mut WriteHalf,
     mut rx: StreamReceiver,
     framing: Framing,
     shared: &Shared,
-) -> (bool, u64) {
+) -> (StreamEnd, u64) {
     let mut sent: u64 = 0;
     let mut next: Option<StreamEvent> = None;
     loop {
@@ -201,15 +209,18 @@ pub(super) async fn write_stream(
         };
         match event {
             // The sender went away without End: treat as cut.
-            None | Some(StreamEvent::Abort) => return (false, sent),
+            None | Some(StreamEvent::Abort) => return (StreamEnd::Cut, sent),
             Some(StreamEvent::End) => {
-                let whole = match framing {
-                    Framing::Chunked => write_all(wr, &[b"0\r\n\r\n"], shared).await.is_ok(),
-                    Framing::Length(n) => sent == n,
-                    Framing::Close => false,
-                    Framing::Empty => true,
+                let end = match framing {
+                    Framing::Chunked => match write_all(wr, &[b"0\r\n\r\n"], shared).await {
+                        Ok(_) => StreamEnd::Whole,
+                        Err(_) => StreamEnd::Lost,
+                    },
+                    Framing::Length(n) if sent == n => StreamEnd::Whole,
+                    Framing::Length(_) | Framing::Close => StreamEnd::Cut,
+                    Framing::Empty => StreamEnd::Whole,
                 };
-                return (whole, sent);
+                return (end, sent);
             }
             Some(StreamEvent::Data(first)) => {
                 // Take every chunk already waiting too, and write them with one syscall: an app
@@ -257,7 +268,7 @@ pub(super) async fn write_stream(
                         let r = write_all(wr, &parts, shared).await;
                         if total as u64 > n.saturating_sub(sent) {
                             // More than the declared Content-Length: cut here.
-                            return (false, n);
+                            return (StreamEnd::Cut, n);
                         }
                         r
                     }
@@ -265,7 +276,7 @@ pub(super) async fn write_stream(
                 // The bytes left the window (written, or dropped for a HEAD): room for more.
                 rx.written(total);
                 if ok.is_err() {
-                    return (false, sent);
+                    return (StreamEnd::Lost, sent);
                 }
                 sent += total as u64;
             }

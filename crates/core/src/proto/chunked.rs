@@ -46,7 +46,7 @@ enum State {
 }
 
 /// A chunked body decoder over the connection's read buffer.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ChunkedDecoder {
     state: State,
     max_trailer: usize,
