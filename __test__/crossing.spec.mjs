@@ -27,6 +27,18 @@ function unawaitedApp(closed) {
   }
 }
 
+/** GET, then leave (destroy the socket) as soon as the first bytes of the answer arrive. */
+function leaveAfterFirstBytes(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1')
+    s.write('GET / HTTP/1.1\r\nHost: h\r\n\r\n')
+    s.once('data', () => {
+      s.destroy()
+      resolve()
+    })
+  })
+}
+
 /** GET over a raw socket, reading slowly when `slow`: resolves with the parsed response. */
 function get(port, { slow = false } = {}) {
   return new Promise((resolve, reject) => {
@@ -107,14 +119,7 @@ test('a client that leaves during unawaited writes: no unhandled rejection, clos
   })
   const before = unhandled
   for (let i = 0; i < 5; i++) {
-    await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1')
-      s.write('GET / HTTP/1.1\r\nHost: h\r\n\r\n')
-      s.once('data', () => {
-        s.destroy()
-        resolve()
-      })
-    })
+    await leaveAfterFirstBytes(port)
   }
   t.true(await eventually(() => closed.length === 5), `close() calls: ${closed.length}`)
   await new Promise((r) => setTimeout(r, 200))
@@ -149,14 +154,7 @@ unixOnly('through the CLI, unawaited writes and clients that leave do not end th
   const p = spawnLines(t, process.execPath, [path.resolve('dist/cjs/cli.js'), path.resolve('__test__/fixtures/unawaited.cjs'), '--bind', '127.0.0.1:0'])
   const port = Number(/:(\d+)$/.exec(await p.nthLine(0))[1])
   for (let i = 0; i < 3; i++) {
-    await new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1')
-      s.write('GET / HTTP/1.1\r\nHost: h\r\n\r\n')
-      s.once('data', () => {
-        s.destroy()
-        resolve()
-      })
-    })
+    await leaveAfterFirstBytes(port)
   }
   const answers = await Promise.all(Array.from({ length: 5 }, () => get(port)))
   for (const res of answers) t.true(res.text === WHOLE)

@@ -13,6 +13,8 @@ import { STATUS_CODES } from 'node:http'
 
 import type { App, Body, Chunk, Environ, InputStream, StartResponse } from '../types'
 
+import { headerName } from './headers'
+
 /** The second argument a fetch handler gets. */
 export interface FetchInfo {
   /** The client's address (`REMOTE_ADDR`; empty on a UNIX socket). */
@@ -57,17 +59,6 @@ function signalOf(environ: Environ): AbortSignal {
 
 // ===== the request =====
 
-/** HTTP_ACCEPT_LANGUAGE -> accept-language, remembered: the same few names come on every request. */
-const headerNames = new Map<string, string>()
-
-function headerName(key: string): string {
-  let name = headerNames.get(key)
-  if (name === undefined) {
-    name = key.slice(5).toLowerCase().replace(/_/g, '-')
-    if (headerNames.size < 1024) headerNames.set(key, name)
-  }
-  return name
-}
 
 /** The request headers from the environ. Repeated headers arrive joined (`, `; Cookie `; `). */
 function environHeaders(environ: Environ): Headers {

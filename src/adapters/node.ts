@@ -18,6 +18,8 @@ import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http'
 import { GatehouseError } from '../errors'
 import type { App, Body, Chunk, Environ, StartResponse, Write } from '../types'
 
+import { headerName } from './headers'
+
 /** A Node-style request listener, as `http.createServer` takes it. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown
 
@@ -99,17 +101,6 @@ class GatehouseSocket extends EventEmitter {
   }
 }
 
-/** HTTP_ACCEPT_LANGUAGE -> accept-language, remembered: the same few names come on every request. */
-const headerNames = new Map<string, string>()
-
-function headerName(key: string): string {
-  let name = headerNames.get(key)
-  if (name === undefined) {
-    name = key.slice(5).toLowerCase().replace(/_/g, '-')
-    if (headerNames.size < 1024) headerNames.set(key, name)
-  }
-  return name
-}
 
 const kExchange = Symbol('gatehouse.exchange')
 

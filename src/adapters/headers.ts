@@ -1,0 +1,14 @@
+/** What both adapters need of the environ's request headers. */
+
+/** HTTP_ACCEPT_LANGUAGE -> accept-language, remembered: the same few names come on every request. */
+const headerNames = new Map<string, string>()
+
+/** The header name of an `HTTP_*` environ key (lower case, `_` back to `-`). */
+export function headerName(key: string): string {
+  let name = headerNames.get(key)
+  if (name === undefined) {
+    name = key.slice(5).toLowerCase().replace(/_/g, '-')
+    if (headerNames.size < 1024) headerNames.set(key, name)
+  }
+  return name
+}
