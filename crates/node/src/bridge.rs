@@ -176,6 +176,10 @@ pub struct LaneState {
     spare: head::Batch,
     /// A wake-up is owed for the waiting batch: the thread has not been called for it.
     owed: bool,
+    /// A call of the threadsafe function is queued and has not run yet: it will take whatever
+    /// batch is waiting when it runs, so no second call is queued behind it (the function's
+    /// queue holds one call at most).
+    called: bool,
     /// The open requests.
     pub slots: Slots,
 }
@@ -241,17 +245,26 @@ impl Lane {
         }
     }
 
-    /// Call the JavaScript thread if a wake-up is owed.
+    /// Call the JavaScript thread if a wake-up is owed and no call is queued already.
     fn pay_wake(&self) {
-        let owed = std::mem::take(&mut self.lock().owed);
-        if !owed {
-            return;
+        {
+            let mut state = self.lock();
+            if !std::mem::take(&mut state.owed) || state.called {
+                return;
+            }
+            state.called = true;
         }
         if let Ok(w) = self.wake.read() {
             if let Some(w) = w.as_ref() {
                 w.call((), ThreadsafeFunctionCallMode::NonBlocking);
             }
         }
+    }
+
+    /// The queued call runs (on the JavaScript thread): take the waiting batch for it.
+    pub fn take_called(state: &mut LaneState) -> head::Batch {
+        state.called = false;
+        Self::take_batch(state)
     }
 
     /// The thread is gone or the server stops: no more wake-ups, no more requests. Returns the

@@ -46,7 +46,7 @@ pub fn attach(
                 let Some(lane) = lane else {
                     return batch_buffer(&ctx.env, &head::Batch::default());
                 };
-                let batch = Lane::take_batch(&mut lane.lock());
+                let batch = Lane::take_called(&mut lane.lock());
                 let buffer = batch_buffer(&ctx.env, &batch);
                 lane.give_back(batch);
                 buffer
