@@ -41,46 +41,58 @@ use write::{await_reply, past_deadline, write_error, write_response, write_text}
 /// counted, and closes only this connection.
 pub(crate) async fn serve(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
     let stats = shared.stats.clone();
-    let conn: Pin<Box<dyn Future<Output = ()> + Send>> =
-        Box::pin(serve_steps(stream, info, shared));
+    // Plain connections run a future without the TLS step: it would widen every idle
+    // connection's task by the size of the handshake's state.
+    let conn: Pin<Box<dyn Future<Output = ()> + Send>> = if shared.tls.is_some() {
+        Box::pin(serve_tls(stream, info, shared))
+    } else if shared.config.proxy_protocol {
+        Box::pin(serve_plain(stream, info, shared))
+    } else {
+        Box::pin(serve_http(stream, info, shared))
+    };
     let result = CatchUnwind(AssertUnwindSafe(conn)).await;
     if result.is_err() {
         Stats::add(&stats.panics, 1);
     }
 }
 
-/// The steps before HTTP: the PROXY header (exactly its bytes: what follows may be a TLS
-/// handshake), then TLS or not.
-async fn serve_steps(mut stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
-    if shared.config.proxy_protocol {
-        let read = proxy::read_header(&mut stream, shared.config.limits.timeout, &shared.stats);
-        match Box::pin(read).await {
-            Ok(Some(client)) => info.remote = PeerAddr::Tcp(client),
-            Ok(None) => {}
-            Err(()) => {
-                Stats::add(&shared.stats.rejected, 1);
-                // Plain HTTP can say why; a TLS client would not understand it.
-                if shared.tls.is_none() {
-                    let (_, mut wr) = stream.into_split();
-                    let why = "Bad Request: a PROXY protocol header was expected";
-                    let _ = Box::pin(write_error(&mut wr, 400, why, &[], false, &shared)).await;
-                }
-                return;
-            }
+/// The PROXY header, when one is expected: exactly its bytes (what follows may be a TLS
+/// handshake). False when there was none in time: the connection is then done.
+async fn proxy_step(stream: &mut Stream, info: &mut ConnInfo, shared: &Shared) -> bool {
+    if !shared.config.proxy_protocol {
+        return true;
+    }
+    let read = proxy::read_header(stream, shared.config.limits.timeout, &shared.stats);
+    match Box::pin(read).await {
+        Ok(Some(client)) => info.remote = PeerAddr::Tcp(client),
+        Ok(None) => {}
+        Err(()) => {
+            Stats::add(&shared.stats.rejected, 1);
+            return false;
         }
     }
-    if shared.tls.is_some() {
-        serve_tls(stream, info, shared).await
-    } else {
-        serve_http(stream, info, shared).await
-    }
+    true
 }
 
-/// The TLS handshake, then the HTTP loop. The handshake future is boxed: it holds rustls's
+/// A plain connection behind a proxy: the PROXY header, then the HTTP loop.
+async fn serve_plain(mut stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
+    if proxy_step(&mut stream, &mut info, &shared).await {
+        return serve_http(stream, info, shared).await;
+    }
+    // Plain HTTP can say why (a TLS client would not understand it).
+    let (_, mut wr) = stream.into_split();
+    let why = "Bad Request: a PROXY protocol header was expected";
+    let _ = Box::pin(write_error(&mut wr, 400, why, &[], false, &shared)).await;
+}
+
+/// The PROXY header when one is expected, the TLS handshake, then the HTTP loop. The handshake future is boxed: it holds rustls's
 /// handshake state, which would otherwise widen the future of the connection for as long as it
 /// lives.
-async fn serve_tls(stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
+async fn serve_tls(mut stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
     let Some(tls) = &shared.tls else { return };
+    if !proxy_step(&mut stream, &mut info, &shared).await {
+        return;
+    }
     let accepted = {
         let mut shutdown = shared.shutdown_rx.clone();
         let timeout = shared.config.limits.timeout;
@@ -443,7 +455,7 @@ mod tests {
             l.accept().await.expect("accept")
         };
         let info = ConnInfo::new(PeerAddr::Unix, PeerAddr::Unix);
-        let fut = serve_steps(Stream::Tcp(server), info, shared);
+        let fut = serve_tls(Stream::Tcp(server), info, shared);
         let outer = std::mem::size_of_val(&fut);
         eprintln!("connection future with the TLS step: {outer} bytes");
         assert!(outer < 3072, "the connection future grew to {outer} bytes");
