@@ -17,7 +17,7 @@ use napi_derive::napi;
 use gatehouse_core::ResponseHead;
 
 use crate::answers::{self, LastHead};
-use crate::bridge::{Bridge, Lane, RequestId, WakeFn};
+use crate::bridge::{Bridge, Lane, RequestId, Slot, WakeFn};
 use crate::errors;
 use crate::head;
 
@@ -219,12 +219,11 @@ impl NativeLane {
     #[napi(catch_unwind)]
     pub fn start_response(&self, id: f64, status: String, headers: Vec<String>) -> Result<()> {
         let head = response_head(&status, &headers)?;
-        let rid = id_of(id)?;
-        let mut state = self.lane.lock();
-        let slot = state.slots.get_mut(rid).ok_or_else(|| errors::closed(id))?;
-        let responder = slot.responder.take().ok_or_else(|| errors::closed(id))?;
-        slot.stream = Some(responder.start(head).map_err(errors::to_napi)?);
-        Ok(())
+        self.with_slot(id, |slot| {
+            let responder = slot.responder.take()?;
+            Some(responder.start(head).map(|s| slot.stream = Some(s)))
+        })?
+        .map_err(errors::to_napi)
     }
 
     /// Queue a chunk of a streamed response, after every chunk before it. Returns false once
@@ -238,28 +237,15 @@ impl NativeLane {
         chunk: Either<String, BufferSlice<'_>>,
     ) -> Result<bool> {
         let bytes = chunk_bytes(env, chunk)?;
-        let rid = id_of(id)?;
-        let mut state = self.lane.lock();
-        let sender = state
-            .slots
-            .get_mut(rid)
-            .and_then(|s| s.stream.as_ref())
-            .ok_or_else(|| errors::closed(id))?;
-        sender.write(bytes).map_err(errors::to_napi)
+        self.with_slot(id, |slot| slot.stream.as_ref().map(|s| s.write(bytes)))?
+            .map_err(errors::to_napi)
     }
 
     /// Resolves when the streamed response's window has room (or rejects when the client is
     /// gone).
     #[napi(catch_unwind, ts_return_type = "Promise<void>")]
     pub fn drain<'env>(&self, env: &'env Env, id: f64) -> Result<PromiseRaw<'env, ()>> {
-        let rid = id_of(id)?;
-        let sender = self
-            .lane
-            .lock()
-            .slots
-            .get_mut(rid)
-            .and_then(|s| s.stream.clone())
-            .ok_or_else(|| errors::closed(id))?;
+        let sender = self.with_slot(id, |slot| slot.stream.clone())?;
         env.spawn_future(async move { sender.writable().await.map_err(errors::to_napi) })
     }
 
@@ -284,14 +270,7 @@ impl NativeLane {
         id: f64,
         max: u32,
     ) -> Result<PromiseRaw<'env, Buffer>> {
-        let rid = id_of(id)?;
-        let body = self
-            .lane
-            .lock()
-            .slots
-            .get_mut(rid)
-            .map(|s| s.body.clone())
-            .ok_or_else(|| errors::closed(id))?;
+        let body = self.with_slot(id, |slot| Some(slot.body.clone()))?;
         env.spawn_future_with_callback(
             async move { body.read(max as usize).await.map_err(errors::to_napi) },
             // Copied (see to_js_buffer): as external Buffers, the pieces of a 1 GiB upload read
@@ -302,6 +281,18 @@ impl NativeLane {
 }
 
 impl NativeLane {
+    /// Run `f` on the open request `id` (under the lane's lock); `GH_ERR_CLOSED` when there is no
+    /// such request, or `f` finds nothing to work on (no stream yet, the response started).
+    fn with_slot<T>(&self, id: f64, f: impl FnOnce(&mut Slot) -> Option<T>) -> Result<T> {
+        let rid = id_of(id)?;
+        let mut state = self.lane.lock();
+        state
+            .slots
+            .get_mut(rid)
+            .and_then(f)
+            .ok_or_else(|| errors::closed(id))
+    }
+
     fn finish(&self, id: f64, abort: bool) -> Result<()> {
         let rid = id_of(id)?;
         let slot = self
