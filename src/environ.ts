@@ -21,8 +21,8 @@ const KIND_REQUEST = 0
 const KIND_REFUSED = 1
 const KIND_ABANDONED = 2
 
-/** Bits of a request id that name its slot in the lane; the rest is the slot's generation. */
-const INDEX_SPAN = 2 ** 20
+/** A request id is `generation * INDEX_SPAN + index` (crates/node/src/bridge.rs, RequestId). */
+export const INDEX_SPAN = 2 ** 20
 
 /** Node's Buffer has fast slicing methods that @types/node does not declare. */
 interface FastBuffer extends Buffer {
@@ -152,7 +152,7 @@ export class BatchReader {
         let environ: Environ
         let whole: Buffer | undefined
         try {
-          id = readU32(buf, start + 4, end) * INDEX_SPAN + readU32(buf, start, end)
+          id = readId(buf, start, end)
           const r = this.#request(buf, text, start + 8, end, textEnd)
           environ = r.environ
           whole = r.whole
@@ -165,7 +165,7 @@ export class BatchReader {
         let id: number
         let deadline: boolean
         try {
-          id = readU32(buf, start + 4, end) * INDEX_SPAN + readU32(buf, start, end)
+          id = readId(buf, start, end)
           deadline = buf[start + 8] === 1
         } catch (e) {
           handlers.unreadable(undefined, e)
@@ -244,6 +244,11 @@ export class BatchReader {
 function readU32(buf: Buffer, off: number, end: number): number {
   if (off + 4 > end) throw new BadRecord('a number runs past the end of its record')
   return ((buf[off] as number) | ((buf[off + 1] as number) << 8) | ((buf[off + 2] as number) << 16)) + (buf[off + 3] as number) * 0x1000000
+}
+
+/** A request id at `off`: its slot index, then its generation (u32 each). */
+function readId(buf: Buffer, off: number, end: number): number {
+  return readU32(buf, off + 4, end) * INDEX_SPAN + readU32(buf, off, end)
 }
 
 /** A string field at `off` as latin-1 text, and where its bytes start and end. */

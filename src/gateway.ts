@@ -9,7 +9,7 @@
  * whose status and headers equal the previous one's is sent without them: the core reuses the
  * head it already checked and encoded. Streamed responses go chunk by chunk, in order.
  */
-import { BatchReader, bindSignal, type EnvironBase, type SignalSource } from './environ'
+import { BatchReader, bindSignal, INDEX_SPAN, type EnvironBase, type SignalSource } from './environ'
 import { GatehouseError, fromNative } from './errors'
 import { Input, NO_BODY } from './input'
 import type { NativeLane } from './native'
@@ -28,8 +28,6 @@ const ATTACH_MIN = 64 * 1024
 /** Answers go out at once past this many bytes or answers, so none waits long for the others. */
 const FLUSH_BYTES = 256 * 1024
 const FLUSH_ANSWERS = 64
-
-const INDEX_SPAN = 2 ** 20
 
 /**
  * The answer to an error before the headers went out: a request body that was too large,
@@ -403,17 +401,7 @@ export class Gateway {
 
   private readonly flushScheduled = (): void => {
     this.scheduled = false
-    if (this.running) return
-    this.running = true
-    try {
-      while (this.flushAndRun()) {
-        // run what each flush brings, and flush again
-      }
-    } catch (e) {
-      this.internalError(e)
-    } finally {
-      this.running = false
-    }
+    this.drive(null)
   }
 
   private run(ex: Exchange): void {

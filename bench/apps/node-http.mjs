@@ -99,12 +99,4 @@ if (args.idleTimeout !== undefined) {
   server.keepAliveTimeout = args.idleTimeout * 1000
   server.headersTimeout = args.idleTimeout * 1000 + 1000
 }
-server.listen(args.port, '127.0.0.1', () => console.log(shared.readyLine(server.address().port)))
-
-for (const signal of ['SIGTERM', 'SIGINT']) {
-  process.on(signal, () => {
-    server.close()
-    server.closeAllConnections()
-    process.exit(0)
-  })
-}
+shared.listenNode(server, args.port)

@@ -147,6 +147,18 @@ function readyLine(port) {
   return `BENCH_READY ${JSON.stringify({ port, pid: process.pid })}`
 }
 
+/** Listen with a node:http(s) server on 127.0.0.1, print the ready line, stop on SIGTERM/SIGINT. */
+function listenNode(server, port) {
+  server.listen(port, '127.0.0.1', () => console.log(readyLine(server.address().port)))
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    process.on(signal, () => {
+      server.close()
+      server.closeAllConnections()
+      process.exit(0)
+    })
+  }
+}
+
 /**
  * The line a JS thread prints to tell the harness its thread id, so that the JS threads' CPU time
  * can be read from /proc/PID/task/TID (node names its worker threads "node", as its other
@@ -169,6 +181,7 @@ function skipLine(reason) {
 }
 
 module.exports = {
+  listenNode,
   HELLO,
   MIB,
   STREAM_CHUNKS,

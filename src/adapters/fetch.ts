@@ -193,28 +193,37 @@ class GatehouseRequest {
   }
 }
 
-// Everything else a Request has (clone, formData, blob, cache, mode, ...) asks the real one.
-for (const name of Object.getOwnPropertyNames(NativeRequest.prototype)) {
-  if (name === 'constructor' || Object.prototype.hasOwnProperty.call(GatehouseRequest.prototype, name)) continue
-  const d = Object.getOwnPropertyDescriptor(NativeRequest.prototype, name) as PropertyDescriptor
-  if (typeof d.value === 'function') {
-    Object.defineProperty(GatehouseRequest.prototype, name, {
-      configurable: true,
-      writable: true,
-      value: function (this: GatehouseRequest, ...args: unknown[]) {
-        const real = this[kReal]() as unknown as Record<string, (...a: unknown[]) => unknown>
-        return (real[name] as (...a: unknown[]) => unknown).apply(real, args)
-      },
-    })
-  } else if (d.get) {
-    Object.defineProperty(GatehouseRequest.prototype, name, {
-      configurable: true,
-      get(this: GatehouseRequest) {
-        return (this[kReal]() as unknown as Record<string, unknown>)[name]
-      },
-    })
+/**
+ * Give `light` every method and getter of `native`'s prototype that it does not define itself,
+ * each asking the real object (`realOf`, built on first use): a look-alike that answers the
+ * common questions itself and everything else as the real class would.
+ */
+function delegateToReal(light: object, native: object, realOf: (self: object) => object): void {
+  for (const name of Object.getOwnPropertyNames(native)) {
+    if (name === 'constructor' || Object.prototype.hasOwnProperty.call(light, name)) continue
+    const d = Object.getOwnPropertyDescriptor(native, name) as PropertyDescriptor
+    if (typeof d.value === 'function') {
+      Object.defineProperty(light, name, {
+        configurable: true,
+        writable: true,
+        value: function (this: object, ...args: unknown[]) {
+          const real = realOf(this) as Record<string, (...a: unknown[]) => unknown>
+          return (real[name] as (...a: unknown[]) => unknown).apply(real, args)
+        },
+      })
+    } else if (d.get) {
+      Object.defineProperty(light, name, {
+        configurable: true,
+        get(this: object) {
+          return (realOf(this) as Record<string, unknown>)[name]
+        },
+      })
+    }
   }
 }
+
+// Everything else a Request has (clone, formData, blob, cache, mode, ...) asks the real one.
+delegateToReal(GatehouseRequest.prototype, NativeRequest.prototype, (self) => (self as GatehouseRequest)[kReal]())
 Object.setPrototypeOf(GatehouseRequest.prototype, NativeRequest.prototype)
 
 /** The info argument: the signal is read only when asked for (it may be a lazy getter). */
@@ -325,27 +334,7 @@ class LightResponse {
   }
 }
 
-for (const name of Object.getOwnPropertyNames(NativeResponse.prototype)) {
-  if (name === 'constructor' || Object.prototype.hasOwnProperty.call(LightResponse.prototype, name)) continue
-  const d = Object.getOwnPropertyDescriptor(NativeResponse.prototype, name) as PropertyDescriptor
-  if (typeof d.value === 'function') {
-    Object.defineProperty(LightResponse.prototype, name, {
-      configurable: true,
-      writable: true,
-      value: function (this: LightResponse, ...args: unknown[]) {
-        const real = this[kRealResponse]() as unknown as Record<string, (...a: unknown[]) => unknown>
-        return (real[name] as (...a: unknown[]) => unknown).apply(real, args)
-      },
-    })
-  } else if (d.get) {
-    Object.defineProperty(LightResponse.prototype, name, {
-      configurable: true,
-      get(this: LightResponse) {
-        return (this[kRealResponse]() as unknown as Record<string, unknown>)[name]
-      },
-    })
-  }
-}
+delegateToReal(LightResponse.prototype, NativeResponse.prototype, (self) => (self as LightResponse)[kRealResponse]())
 Object.setPrototypeOf(LightResponse.prototype, NativeResponse.prototype)
 Object.setPrototypeOf(LightResponse, NativeResponse) // Response.json(), Response.redirect(), Response.error()
 

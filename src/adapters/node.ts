@@ -138,13 +138,10 @@ class Exchange {
   settled = false
   reading = false
   /**
-   * Chunks written while the gateway's window is full, with their callbacks: they go to the
-   * gateway one at a time, each after the last one's Promise, so bytes keep the order they were
-   * written in (as Node keeps them in its outgoing buffer) and the window stays a bound.
+   * The gateway's Promise while its window is full (writes keep their order in the gateway
+   * whether or not they wait for it): `write()` returns false until it resolves, then 'drain'.
    */
-  queue: Array<[Chunk, Callback | undefined]> | undefined = undefined
-  /** end() came while chunks were queued: the end goes after them. */
-  ending = false
+  draining: Promise<void> | undefined = undefined
   /** Listening to the signal already. */
   watching = false
   /** 'close' is emitted or on its way. */
@@ -191,14 +188,11 @@ class Exchange {
   }
 
   /**
-   * Write one chunk through the WSGI write callable. Returns true when the gateway took it at
-   * once; false when it is queued or waits for room (then 'drain' follows once all are out).
+   * Write one chunk through the WSGI write callable (the gateway keeps the order of every chunk
+   * and of the end behind them). Returns false while the gateway's window is full; 'drain'
+   * follows once it has room. The callback runs once the chunk is taken.
    */
   send(data: Chunk, cb: Callback | undefined): boolean {
-    if (this.queue !== undefined) {
-      this.queue.push([data, cb])
-      return false
-    }
     let pending: void | Promise<void>
     try {
       pending = this.stream()(data)
@@ -210,44 +204,24 @@ class Exchange {
     }
     if (pending === undefined) {
       if (cb) process.nextTick(cb)
-      return true
+      return this.draining === undefined
     }
-    this.queue = []
-    this.waitFor(pending, cb)
-    return false
-  }
-
-  /** After a write's Promise: the next queued chunk, or 'drain' (and a pending end) when none is left. */
-  private waitFor(pending: Promise<void>, cb: Callback | undefined): void {
     pending.then(
-      () => {
-        if (cb) cb()
-        const queue = this.queue as Array<[Chunk, Callback | undefined]>
-        while (queue.length > 0) {
-          const [data, next] = queue.shift() as [Chunk, Callback | undefined]
-          let p: void | Promise<void>
-          try {
-            p = (this.write as Write)(data)
-          } catch (e) {
-            if (next) next(e as Error)
-            this.abort(e)
-            return
-          }
-          if (p !== undefined) {
-            this.waitFor(p, next)
-            return
-          }
-          if (next) next()
-        }
-        this.queue = undefined
-        if (this.ending) this.finish([])
-        else this.res.emit('drain')
-      },
-      (e: unknown) => {
-        if (cb) cb(e as Error)
-        this.abort(e)
-      },
+      () => cb?.(),
+      (e: unknown) => cb?.(e as Error),
     )
+    if (this.draining !== pending) {
+      this.draining = pending
+      pending.then(
+        () => {
+          if (this.draining !== pending) return
+          this.draining = undefined
+          this.res.emit('drain')
+        },
+        (e: unknown) => this.abort(e),
+      )
+    }
+    return false
   }
 
   /** Hand the whole answer (or the end of a stream) to the gateway. */
@@ -374,7 +348,7 @@ function write(this: Res, chunk: unknown, encoding?: unknown, cb?: unknown): boo
   if (!this._header) this._implicitHeader()
   if (chunkLength(data) === 0) {
     if (typeof cb === 'function') process.nextTick(cb as Callback)
-    return ex.queue === undefined
+    return ex.draining === undefined
   }
   return ex.send(data, typeof cb === 'function' ? (cb as Callback) : undefined)
 }
@@ -405,9 +379,8 @@ function end(this: Res, chunk?: unknown, encoding?: unknown, cb?: unknown): Res 
     return this
   }
   if (data !== undefined && chunkLength(data) > 0) ex.send(data, undefined)
-  // The end goes after every queued chunk (and only once the last one was taken).
-  if (ex.queue !== undefined) ex.ending = true
-  else ex.finish([])
+  // The gateway sends the end behind every chunk written before it.
+  ex.finish([])
   return this
 }
 
