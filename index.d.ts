@@ -38,6 +38,11 @@ export declare class NativeLane {
   /** Cut a response and close the connection. Consumes the request. */
   abort(id: number): void
   /**
+   * Give up a request whose client half-closed, without an answer (it is counted as
+   * abandoned, not as a 500); a started response is cut. Consumes the request.
+   */
+  abandon(id: number): void
+  /**
    * Read at most `max` bytes of the request body (0: a convenient amount). Resolves with an
    * empty Buffer at the end of the body.
    */

@@ -20,6 +20,7 @@ const FLAG_PATH_ASCII = 16
 const KIND_REQUEST = 0
 const KIND_REFUSED = 1
 const KIND_ABANDONED = 2
+const KIND_HALF_CLOSED = 3
 
 /** A request id is `generation * INDEX_SPAN + index` (crates/node/src/bridge.rs, RequestId). */
 export const INDEX_SPAN = 2 ** 20
@@ -49,6 +50,8 @@ export interface BatchHandlers {
   refused(ordinal: number, code: string, message: string): void
   /** A request the core gave up on: its client left, or (`deadline`) its requestTimeout passed. */
   abandoned(id: number, deadline: boolean): void
+  /** A request whose client half-closed its connection: it sends nothing more, its answer is still written. */
+  halfClosed(id: number): void
 }
 
 /** Where `environ['gatehouse.signal']` comes from: the request's gateway makes it when first asked. */
@@ -172,6 +175,15 @@ export class BatchReader {
           continue
         }
         handlers.abandoned(id, deadline)
+      } else if (kind === KIND_HALF_CLOSED) {
+        let id: number
+        try {
+          id = readId(buf, start, end)
+        } catch (e) {
+          handlers.unreadable(undefined, e)
+          continue
+        }
+        handlers.halfClosed(id)
       } else if (kind === KIND_REFUSED) {
         let refusal: [number, string, string]
         try {

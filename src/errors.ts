@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'GH_ERR_INVALID_HEADER'
   | 'GH_ERR_HOP_BY_HOP_HEADER'
   | 'GH_ERR_CLOSED'
+  | 'GH_ERR_HALF_CLOSED'
   | 'GH_ERR_REQUEST_TIMEOUT'
   | 'GH_ERR_INVALID_OPTION'
   | 'GH_ERR_TLS'
@@ -28,6 +29,14 @@ export class GatehouseError extends Error {
     this.name = 'GatehouseError'
     this.code = code
   }
+}
+
+/**
+ * Whether a signal's abort reason says only that the client half-closed: it sends nothing more
+ * but still reads the answer, so a response in progress goes on.
+ */
+export function isHalfClose(reason: unknown): boolean {
+  return reason instanceof GatehouseError && reason.code === 'GH_ERR_HALF_CLOSED'
 }
 
 /** Turn an error thrown by the native binding (`GH_ERR_X: text`) into a GatehouseError. */

@@ -48,6 +48,17 @@ function statusFor(err: unknown): string {
 
 const noop = (): void => undefined
 
+/**
+ * Whether `err` is how an application stops when its signal aborts with `reason`: the reason
+ * itself (`signal.throwIfAborted()`, fetch), an error caused by it, or an `AbortError`.
+ */
+function stoppedBy(reason: GatehouseError | undefined, err: unknown): boolean {
+  if (reason === undefined) return false
+  if (err === reason) return true
+  if (typeof err !== 'object' || err === null) return false
+  return (err as { cause?: unknown }).cause === reason || (err as { name?: unknown }).name === 'AbortError'
+}
+
 /** The state of one request on the JavaScript side. */
 class Exchange implements SignalSource {
   status: string | undefined = undefined
@@ -63,6 +74,8 @@ class Exchange implements SignalSource {
   draining: Promise<void> | undefined = undefined
   /** Made when the application first asks for `environ['gatehouse.signal']`. */
   controller: AbortController | undefined = undefined
+  /** The client half-closed: the signal aborted with this reason, and the answer is still wanted. */
+  halfClosed: GatehouseError | undefined = undefined
 
   constructor(
     readonly id: number,
@@ -385,6 +398,14 @@ export class Gateway {
       this.watched.delete(id)
       ex.controller?.abort(reason)
     },
+    halfClosed: (id: number): void => {
+      const ex = this.watched.get(id)
+      if (ex === undefined || ex.halfClosed !== undefined) return
+      // Finished sending, not listening: writes go on, and an application that holds the
+      // signal may stop early. If it throws because of that, the request counts as abandoned.
+      ex.halfClosed = new GatehouseError('GH_ERR_HALF_CLOSED', 'the client half-closed its connection; it may still read the answer')
+      ex.controller?.abort(ex.halfClosed)
+    },
   }
 
   /** Answers were added outside a batch: flush them once the current turn of the event loop is done. */
@@ -597,6 +618,17 @@ export class Gateway {
   /** An error in the application (or a client gone away). */
   private fail(ex: Exchange, e: unknown, body: Body | undefined): void {
     const err = fromNative(e)
+    if (!ex.finished && stoppedBy(ex.halfClosed, err)) {
+      // The application stopped because its client half-closed: abandoned, not a 500.
+      ex.settle()
+      try {
+        this.native.abandon(ex.id)
+      } catch {
+        // Gone on the native side already.
+      }
+      if (body !== undefined) this.close(body)
+      return
+    }
     // Not the application's fault: the client left, or the core already answered 503 for it.
     const clientGone = err instanceof GatehouseError && (err.code === 'GH_ERR_CLOSED' || err.code === 'GH_ERR_REQUEST_TIMEOUT')
     if (!clientGone) this.logError(ex, err)

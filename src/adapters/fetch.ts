@@ -11,6 +11,7 @@
  */
 import { STATUS_CODES } from 'node:http'
 
+import { isHalfClose } from '../errors'
 import type { App, Body, Chunk, Environ, InputStream, StartResponse } from '../types'
 
 import { headerName } from './headers'
@@ -407,14 +408,19 @@ class StreamBody implements AsyncIterator<Chunk> {
   readonly cancel = (): void => {
     if (this.#done) return
     this.#done = true
-    this.#signal.removeEventListener('abort', this.cancel)
+    this.#signal.removeEventListener('abort', this.#onAbort)
     this.#reader.cancel().catch(() => undefined)
+  }
+
+  /** A client that only half-closed still reads the answer: the stream goes on for it. */
+  readonly #onAbort = (): void => {
+    if (!isHalfClose(this.#signal.reason)) this.cancel()
   }
 
   constructor(stream: ReadableStream<Uint8Array>, environ: Environ) {
     this.#reader = stream.getReader()
     this.#signal = signalOf(environ)
-    if (this.#signal !== NEVER_ABORTED) this.#signal.addEventListener('abort', this.cancel, { once: true })
+    if (this.#signal !== NEVER_ABORTED) this.#signal.addEventListener('abort', this.#onAbort, { once: true })
   }
 
   /**
@@ -435,7 +441,7 @@ class StreamBody implements AsyncIterator<Chunk> {
 
   #whole(chunks: Chunk[]): Chunk[] {
     this.#done = true
-    this.#signal.removeEventListener('abort', this.cancel)
+    this.#signal.removeEventListener('abort', this.#onAbort)
     this.#reader.releaseLock()
     return chunks
   }
@@ -450,7 +456,7 @@ class StreamBody implements AsyncIterator<Chunk> {
     this.#ahead = undefined
     if (r.done) {
       this.#done = true
-      this.#signal.removeEventListener('abort', this.cancel)
+      this.#signal.removeEventListener('abort', this.#onAbort)
       return { done: true, value: undefined }
     }
     return { done: false, value: r.value }

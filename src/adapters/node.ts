@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events'
 import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http'
 
-import { GatehouseError } from '../errors'
+import { GatehouseError, isHalfClose } from '../errors'
 import type { App, Body, Chunk, Environ, StartResponse, Write } from '../types'
 
 import { headerName } from './headers'
@@ -182,8 +182,12 @@ class Exchange {
     this.watching = true
     const signal = this.environ['gatehouse.signal']
     if (signal instanceof AbortSignal && signal !== NEVER_ABORTED) {
-      if (signal.aborted) this.gone()
-      else signal.addEventListener('abort', () => this.gone(), { once: true })
+      // A client that only half-closed still reads the answer: node:http apps hear nothing.
+      const onAbort = (): void => {
+        if (!isHalfClose(signal.reason)) this.gone()
+      }
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
     }
   }
 

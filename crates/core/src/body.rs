@@ -25,9 +25,21 @@ use crate::stats::Stats;
 pub(crate) struct ReadSide {
     pub rd: ReadHalf,
     pub buf: BytesMut,
+    /// The client half-closed (a read returned the end of the stream): it sends nothing more,
+    /// but may still be listening. Only what `buf` holds is left to read.
+    pub eof: bool,
 }
 
 impl ReadSide {
+    /// A read side with nothing read yet.
+    pub(crate) fn new(rd: ReadHalf) -> Self {
+        ReadSide {
+            rd,
+            buf: BytesMut::new(),
+            eof: false,
+        }
+    }
+
     /// Read what the socket already holds, until the buffer has `want` bytes, without waiting.
     /// Returns the bytes read; stops early at the end of the stream or an error, which the next
     /// waiting read reports.
@@ -407,8 +419,8 @@ mod tests {
         let (server, _) = l.accept().await.expect("accept");
         let (rd, _wr) = Stream::Tcp(server).into_split();
         let side = ReadSide {
-            rd,
             buf: BytesMut::from(buffered),
+            ..ReadSide::new(rd)
         };
         let limits = Limits {
             timeout: Duration::from_secs(1),

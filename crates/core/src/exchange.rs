@@ -163,6 +163,9 @@ pub(crate) enum Reply {
     Full(Arc<ResponseHead>, Bytes),
     /// The head of a streamed response and the stream of its body.
     Stream(ResponseHead, StreamReceiver),
+    /// No answer: the application gave the request up because its client half-closed (it
+    /// stopped when its signal aborted). Counted as abandoned; the connection closes.
+    Abandoned,
 }
 
 /// What follows the head of a streamed response, in order.
@@ -241,6 +244,12 @@ impl Responder {
         self.tx
             .send(Reply::Full(head, body))
             .map_err(|_| Error::new(Kind::Closed, "the client went away"))
+    }
+
+    /// Give the request up without an answer because its client half-closed: counted as
+    /// abandoned (not as a 500), and the connection closes after the answers before it.
+    pub fn abandon(self) {
+        let _ = self.tx.send(Reply::Abandoned);
     }
 
     /// Start a streamed response; the body follows through the returned sender.

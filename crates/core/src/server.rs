@@ -30,6 +30,13 @@ pub trait Dispatch: Send + Sync + 'static {
     fn cancel(&self, ticket: Ticket, why: Abandoned) {
         let _ = (ticket, why);
     }
+
+    /// The client of request `ticket` half-closed its connection: it sends nothing more, but
+    /// may still be reading. The answer is still wanted and will be written; the application
+    /// may stop early (its signal aborts). Must not block.
+    fn half_closed(&self, ticket: Ticket) {
+        let _ = ticket;
+    }
 }
 
 /// What a dispatcher calls a request it took (see [`Dispatch::dispatch`]).

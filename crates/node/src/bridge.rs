@@ -382,6 +382,19 @@ impl Bridge {
             .unwrap_or(0)
     }
 
+    /// The live lane a ticket names, and the request's id in it.
+    fn lane_of(&self, ticket: Ticket) -> Option<(Arc<Lane>, RequestId)> {
+        if ticket == 0 {
+            return None;
+        }
+        let (number, id) = RequestId::from_ticket(ticket);
+        let lanes = self.lanes.read().ok()?;
+        let lane = lanes
+            .iter()
+            .find(|l| l.number & LANE_MASK == number && l.is_alive())?;
+        Some((lane.clone(), id))
+    }
+
     /// The live lane with the fewest requests in flight.
     fn pick_lane(&self) -> Option<Arc<Lane>> {
         let lanes = self.lanes.read().ok()?;
@@ -442,17 +455,9 @@ impl Dispatch for Bridge {
     }
 
     fn cancel(&self, ticket: Ticket, why: Abandoned) {
-        if ticket == 0 {
+        let Some((lane, id)) = self.lane_of(ticket) else {
             return;
-        }
-        let (number, id) = RequestId::from_ticket(ticket);
-        let lane = self.lanes.read().ok().and_then(|lanes| {
-            lanes
-                .iter()
-                .find(|l| l.number & LANE_MASK == number && l.is_alive())
-                .cloned()
-        });
-        let Some(lane) = lane else { return };
+        };
         let (slot, newly_owed) = {
             let mut state = lane.lock();
             // Ended already (answered as the client left): nothing to tell.
@@ -467,6 +472,26 @@ impl Dispatch for Bridge {
         lane.ended(1);
         // Dropped outside the lock: the responder and any stream go now.
         drop(slot);
+        if newly_owed {
+            lane.owe_wake();
+        }
+    }
+
+    fn half_closed(&self, ticket: Ticket) {
+        let Some((lane, id)) = self.lane_of(ticket) else {
+            return;
+        };
+        let newly_owed = {
+            let mut state = lane.lock();
+            // Answered meanwhile: nothing to tell. The slot stays: the answer is still wanted.
+            if state.slots.get_mut(id).is_none() {
+                return;
+            }
+            state.batch.push_half_closed(id);
+            let newly_owed = !state.owed;
+            state.owed = true;
+            newly_owed
+        };
         if newly_owed {
             lane.owe_wake();
         }

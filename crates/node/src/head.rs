@@ -150,6 +150,9 @@ const KIND_REFUSED: u8 = 1;
 /// A record kind: a request abandoned by the core (see [`Batch::push_abandoned`]).
 const KIND_ABANDONED: u8 = 2;
 
+/// A record kind: a request whose client half-closed (see [`Batch::push_half_closed`]).
+const KIND_HALF_CLOSED: u8 = 3;
+
 /// Header names common enough that their CGI name crosses as a number: the JavaScript side
 /// keeps these strings once, instead of making a key string per request.
 pub const KNOWN_KEYS: [(&str, &str); 36] = [
@@ -263,6 +266,15 @@ impl Batch {
         self.text.extend_from_slice(&id.index.to_le_bytes());
         self.text.extend_from_slice(&id.generation.to_le_bytes());
         self.text.push(u8::from(deadline));
+        self.end_record(at);
+    }
+
+    /// A request whose client half-closed its connection: the JavaScript side aborts its
+    /// signal, and its answer is still written.
+    pub fn push_half_closed(&mut self, id: RequestId) {
+        let at = self.start_record(KIND_HALF_CLOSED);
+        self.text.extend_from_slice(&id.index.to_le_bytes());
+        self.text.extend_from_slice(&id.generation.to_le_bytes());
         self.end_record(at);
     }
 

@@ -261,6 +261,26 @@ impl NativeLane {
         self.finish(id, true)
     }
 
+    /// Give up a request whose client half-closed, without an answer (it is counted as
+    /// abandoned, not as a 500); a started response is cut. Consumes the request.
+    #[napi(catch_unwind)]
+    pub fn abandon(&self, id: f64) -> Result<()> {
+        let rid = id_of(id)?;
+        let slot = self
+            .lane
+            .lock()
+            .slots
+            .remove(rid)
+            .ok_or_else(|| errors::closed(id))?;
+        self.lane.ended(1);
+        match (slot.stream, slot.responder) {
+            (Some(sender), _) => sender.abort(),
+            (None, Some(responder)) => responder.abandon(),
+            (None, None) => {}
+        }
+        Ok(())
+    }
+
     /// Read at most `max` bytes of the request body (0: a convenient amount). Resolves with an
     /// empty Buffer at the end of the body.
     #[napi(catch_unwind, ts_return_type = "Promise<Buffer>")]

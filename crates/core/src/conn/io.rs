@@ -52,6 +52,11 @@ pub(super) async fn read_head(
                 Err(r) => return HeadOutcome::Reject(r),
             }
         }
+        if rs.eof {
+            // The client half-closed: what the buffer holds is all there will be, and an
+            // incomplete head will never be completed.
+            return HeadOutcome::Close;
+        }
         if rs.buf.is_empty() {
             if *shutdown.borrow() {
                 return HeadOutcome::Close;
@@ -99,11 +104,22 @@ pub(super) fn is_head_request(buf: &[u8]) -> bool {
     b.starts_with(b"HEAD ")
 }
 
-/// Resolves when the client closes or resets its connection while its request is in the
+/// What a client did while its request was in the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Left {
+    /// It half-closed (FIN): it has finished sending, not listening. Its answers are still
+    /// written; the application is told, so that it may stop early.
+    HalfClosed,
+    /// It reset the connection, or reading failed: nobody is there to read an answer.
+    Reset,
+}
+
+/// Resolves when the client half-closes or resets its connection while its request is in the
 /// application. What it sends meanwhile (pipelined requests) is kept for later, up to the head
-/// limit. Never resolves without the read side (a request with a body holds it).
-pub(super) async fn client_gone(side: Option<&mut ReadSide>, shared: &Shared) {
-    let Some(rs) = side else {
+/// limit. Never resolves without the read side (a request with a body holds it), nor once the
+/// client half-closed (a reset then shows up as a failed write).
+pub(super) async fn client_gone(side: Option<&mut ReadSide>, shared: &Shared) -> Left {
+    let Some(rs) = side.filter(|rs| !rs.eof) else {
         return std::future::pending().await;
     };
     let limit = shared.config.limits.effective_head_size();
@@ -112,12 +128,16 @@ pub(super) async fn client_gone(side: Option<&mut ReadSide>, shared: &Shared) {
             return std::future::pending().await;
         }
         if rs.rd.readable().await.is_err() {
-            return;
+            return Left::Reset;
         }
         rs.buf.reserve(FIRST_READ);
         match rs.rd.read_buf(&mut rs.buf).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) => {
+                rs.eof = true;
+                return Left::HalfClosed;
+            }
             Ok(n) => Stats::add(&shared.stats.bytes_read, n as u64),
+            Err(_) => return Left::Reset,
         }
     }
 }

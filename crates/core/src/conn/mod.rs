@@ -19,7 +19,6 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::BytesMut;
 use tokio::time::Instant;
 
 use crate::body::{BodyShared, ReadSide, RequestBody};
@@ -32,7 +31,7 @@ use crate::stats::Stats;
 use crate::tls::{self, Accepted};
 
 use dispatch::{answer_for, deadline, dispatch, dispatch_ahead, past, InFlight};
-use io::{client_gone, close, is_head_request, read_head, HeadOutcome};
+use io::{client_gone, close, is_head_request, read_head, HeadOutcome, Left};
 use record::{record, Outcome};
 use write::{await_reply, past_deadline, write_error, write_response, write_text};
 
@@ -145,10 +144,7 @@ async fn serve_http(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
 
     let mut conn = Conn {
         wr,
-        side: Some(ReadSide {
-            rd,
-            buf: BytesMut::new(),
-        }),
+        side: Some(ReadSide::new(rd)),
         info: Arc::new(info),
         shared,
     };
@@ -298,7 +294,7 @@ impl Conn {
             biased;
             o = work => o,
             _ = past(deadline(&done, &shared.config)) => {
-                past_deadline(&mut self.wr, ticket, ans, &answering, &[], &shared).await
+                past_deadline(&mut self.wr, ticket, ans, answering.load(Relaxed), &[], &shared).await
             }
         };
         let (back, complete, received, client_left) = b.reclaim().await;
@@ -323,11 +319,21 @@ impl Conn {
     /// Answer a request without a body. A safe one with more complete heads behind it in the
     /// buffer (`ahead`): those go to the application now too, and the answers go out in order,
     /// several per write when they are ready.
+    ///
+    /// A client that half-closes meanwhile has finished sending, not listening: every request
+    /// in flight is told (its signal aborts), and every answer is still written, in order. Only
+    /// a reset, or a write that fails, abandons them.
     async fn answer_pipelined(&mut self, first: InFlight, ahead: bool) -> Next {
         let shared = self.shared.clone();
         let mut queue = VecDeque::from([first]);
         if let (true, Some(rs)) = (ahead, self.side.as_mut()) {
             dispatch_ahead(&mut queue, rs, &self.info, &shared);
+        }
+        if self.side.as_ref().is_some_and(|rs| rs.eof) {
+            // The requests left in the buffer after a half-close: told at once.
+            for f in &queue {
+                shared.dispatch.half_closed(f.ticket);
+            }
         }
         let mut out = Vec::new();
         let mut next = Next::ReadHead;
@@ -338,24 +344,35 @@ impl Conn {
                 done,
                 ticket,
             } = f;
-            let answering = AtomicBool::new(false);
-            let (wr, side) = (&mut self.wr, &mut self.side);
-            // Boxed: the three waits together would widen every connection's future.
+            let late = deadline(&done, &shared.config);
+            let tell = |queue: &VecDeque<InFlight>| {
+                shared.dispatch.half_closed(ticket);
+                for f in queue {
+                    shared.dispatch.half_closed(f.ticket);
+                }
+            };
+            // Boxed: the waits together would widen every connection's future.
             let outcome = Box::pin(async {
-                let work = async {
-                    let reply = reply.take().await;
-                    answering.store(true, Relaxed);
-                    let hold = queue.front_mut().is_some_and(InFlight::is_ready);
-                    write_response(wr, reply, ans, None, &shared, &mut out, hold).await
-                };
-                tokio::select! {
-                    biased;
-                    o = work => o,
-                    // Cancelled below, as every abandoned request is.
-                    _ = client_gone(side.as_mut(), &shared) => Outcome::abandoned(),
-                    _ = past(deadline(&done, &shared.config)) => {
-                        let held = std::mem::take(&mut out);
-                        past_deadline(wr, ticket, ans, &answering, &held, &shared).await
+                let reply =
+                    match watching(reply.take(), &mut self.side, late, || tell(&queue), &shared)
+                        .await
+                    {
+                        Watched::Done(reply) => reply,
+                        Watched::Reset => return Outcome::abandoned(),
+                        Watched::Late => {
+                            let held = std::mem::take(&mut out);
+                            return past_deadline(&mut self.wr, ticket, ans, false, &held, &shared)
+                                .await;
+                        }
+                    };
+                let hold = queue.front_mut().is_some_and(InFlight::is_ready);
+                let write = write_response(&mut self.wr, reply, ans, None, &shared, &mut out, hold);
+                match watching(write, &mut self.side, late, || tell(&queue), &shared).await {
+                    Watched::Done(outcome) => outcome,
+                    Watched::Reset => Outcome::abandoned(),
+                    // Part of the answer may be out: the client gets a cut connection.
+                    Watched::Late => {
+                        past_deadline(&mut self.wr, ticket, ans, true, &[], &shared).await
                     }
                 }
             })
@@ -377,6 +394,40 @@ impl Conn {
             record(&shared, &self.info, f.done, 0, &Outcome::abandoned());
         }
         next
+    }
+}
+
+/// How a wait watched by [`watching`] ended.
+enum Watched<T> {
+    Done(T),
+    /// The client reset the connection.
+    Reset,
+    /// `request_timeout` passed.
+    Late,
+}
+
+/// Wait for `work` while watching the client and the request's deadline. A client that
+/// half-closes meanwhile is not a reason to stop: `on_half_close` tells the application, and
+/// the wait goes on.
+async fn watching<F: Future>(
+    work: F,
+    side: &mut Option<ReadSide>,
+    late: Option<Instant>,
+    mut on_half_close: impl FnMut(),
+    shared: &Shared,
+) -> Watched<F::Output> {
+    let mut work = std::pin::pin!(work);
+    let mut late = std::pin::pin!(past(late));
+    loop {
+        tokio::select! {
+            biased;
+            o = &mut work => return Watched::Done(o),
+            left = client_gone(side.as_mut(), shared) => match left {
+                Left::Reset => return Watched::Reset,
+                Left::HalfClosed => on_half_close(),
+            },
+            _ = &mut late => return Watched::Late,
+        }
     }
 }
 

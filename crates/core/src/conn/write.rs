@@ -3,7 +3,6 @@
 //! interim `100 Continue`.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use super::dispatch::Pending;
 use super::io::write_all;
@@ -84,6 +83,7 @@ pub(super) async fn write_response(
         && !*shared.shutdown_rx.borrow()
         && body.is_none_or(BodyShared::reusable_hint);
     match reply {
+        Ok(Reply::Abandoned) => lost(),
         Err(_) => {
             // The application dropped the request without an answer.
             let bytes = write_error(wr, 500, "Internal Server Error", &[], ans.is_head, shared)
@@ -291,14 +291,13 @@ pub(super) async fn past_deadline(
     wr: &mut WriteHalf,
     ticket: Ticket,
     ans: Answer,
-    answering: &AtomicBool,
+    answering: bool,
     held: &[u8],
     shared: &Shared,
 ) -> Outcome {
     shared.dispatch.cancel(ticket, Abandoned::Deadline);
     let mut bytes = 0;
-    if !answering.load(Relaxed) && (held.is_empty() || write_all(wr, &[held], shared).await.is_ok())
-    {
+    if !answering && (held.is_empty() || write_all(wr, &[held], shared).await.is_ok()) {
         bytes = write_error(wr, 503, "Service Unavailable", &[], ans.is_head, shared)
             .await
             .unwrap_or(0);
