@@ -268,7 +268,7 @@ test('with overrideGlobalResponse: false the global Response is left alone and r
   t.is((await exited).code, 0)
 })
 
-test('request.signal and info.signal abort when the client goes away while the handler waits', async (t) => {
+test('request.signal and info.signal abort when the client resets while the handler waits', async (t) => {
   const reasons = []
   const { port, server } = await makeServer(
     t,
@@ -281,7 +281,7 @@ test('request.signal and info.signal abort when the client goes away while the h
   const s = net.connect(port, '127.0.0.1')
   s.write('GET /wait HTTP/1.1\r\nHost: h\r\n\r\n')
   await eventually(() => server.pool.idle < server.pool.size)
-  s.destroy()
+  s.resetAndDestroy()
   t.true(await eventually(() => reasons.length === 1), 'the handler saw the abort')
   t.deepEqual(reasons[0], ['GH_ERR_CLOSED', true])
   t.true(await eventually(() => server.stats().Abandoned === 1))

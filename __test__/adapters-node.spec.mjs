@@ -280,7 +280,7 @@ test('100 writes without waiting keep their order on 8 connections at once', asy
   }
 })
 
-test('a client that leaves while the handler has not answered yet gets "close" on res, once', async (t) => {
+test('a client that resets while the handler has not answered yet gets "close" on res, once', async (t) => {
   const closed = []
   const { port, server } = await makeServer(
     t,
@@ -291,7 +291,7 @@ test('a client that leaves while the handler has not answered yet gets "close" o
   const s = net.connect(port, '127.0.0.1')
   s.write('GET /never HTTP/1.1\r\nHost: h\r\n\r\n')
   await eventually(() => server.pool.idle < server.pool.size)
-  s.destroy()
+  s.resetAndDestroy()
   t.true(await eventually(() => closed.length === 1), '"close" was emitted')
   await new Promise((r) => setTimeout(r, 100))
   t.is(closed.length, 1)

@@ -271,9 +271,28 @@ async function leaveSlow(ctx, rng) {
   const s = await connect(ctx)
   await send(s, HEAD('GET', '/slow?ms=5000'))
   await sleep(100 + rng.int(400))
-  await leave(ctx, s, 'GET /slow left')
-  ctx.ledger.requests++
-  ctx.ledger.abandoned++
+  if (rng.chance(0.5)) {
+    // A reset: nobody reads an answer; the request is abandoned and its signal aborts.
+    const closed = readUntil(s, undefined, ctx.timeoutS * 4000 + 10000)
+    s.resetAndDestroy()
+    await closed
+    ctx.ledger.requests++
+    ctx.ledger.abandoned++
+    ctx.ledger.slowLeft++
+    return
+  }
+  // A half-close: the client still listens. Its signal aborts, the app answers at once, and the
+  // answer arrives before the server closes.
+  const closed = readUntil(s, undefined, ctx.timeoutS * 4000 + 10000)
+  s.end()
+  const r = await closed
+  s.destroy()
+  if (r.timedOut) throw new SoakFailure('GET /slow half-closed: the server kept the connection open')
+  const text = r.data.toString('latin1')
+  if (!text.startsWith('HTTP/1.1 200 ') || !text.endsWith('\r\n\r\nslow\n')) {
+    throw new SoakFailure(`GET /slow half-closed: got ${JSON.stringify(text.slice(0, 80))}`)
+  }
+  ctx.ledger.answered(200)
   ctx.ledger.slowLeft++
 }
 
