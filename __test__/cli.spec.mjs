@@ -211,14 +211,53 @@ test('a missing module file, or a package that is not installed, is one line, ex
   failsWith(t, pkg, 2, 'cannot load no-such-package-here: no package named no-such-package-here is installed here; install it, or give a path (./no-such-package-here.js)')
 })
 
-test('a .ts module without a loader is one line that says how to run it with tsx, exit 2', async (t) => {
-  const r = await runCli(t, ['__test__/fixtures/typed-app.ts'])
-  failsWith(
-    t,
-    r,
-    2,
-    /^gatehouse: cannot load __test__\/fixtures\/typed-app\.ts: Node\.js does not run \.ts files by itself; .*npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse __test__\/fixtures\/typed-app\.ts\n$/,
-  )
+// Node.js 22.18+ (and 23.6+) strips TypeScript types by itself: process.features.typescript is
+// 'strip' (or 'transform'), false when stripping is turned off, and absent on Node.js 20.
+const stripsTypes = Boolean(process.features.typescript)
+const canTurnStrippingOff = 'typescript' in process.features
+const noStripping = `Node.js ${process.version} does not strip TypeScript types`
+const tsxAdvice = (target) => `run it through a loader: npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse ${target}\n`
+
+;(stripsTypes ? unixOnly : test.skip)(`on a Node.js that strips types, the CLI serves a .ts module, also from --app-threads workers${stripsTypes ? '' : ` (skipped: ${noStripping})`}`, async (t) => {
+  for (const threads of [[], ['--app-threads', '2']]) {
+    const { child, line, exited } = startCli(t, ['__test__/fixtures/typed-app.ts', '--bind', '127.0.0.1:0', ...threads], { NODE_OPTIONS: '' })
+    const port = /:(\d+)$/.exec(await line)[1]
+    const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'User-Agent': 'ava' } })
+    t.is(res.status, 200)
+    t.regex(await res.text(), threads.length ? /^thread [1-9]\d*: ava$/ : /^thread 0: ava$/)
+    child.kill('SIGTERM')
+    const { code, err } = await exited
+    t.is(code, 0)
+    t.notRegex(err, /tsx|cannot load/, 'no advice where none is needed')
+  }
+})
+
+test('a .ts module on a Node.js that cannot strip types is one line that says how to run it (tsx), exit 2', async (t) => {
+  // Where this Node.js strips types, the same case is stripping turned off.
+  const options = canTurnStrippingOff ? { env: { NODE_OPTIONS: '--no-experimental-strip-types' } } : {}
+  const r = await runCli(t, ['__test__/fixtures/typed-app.ts'], options)
+  const target = '__test__/fixtures/typed-app.ts'
+  const why = canTurnStrippingOff
+    ? `type stripping is off in this Node.js (${process.version}); turn it on with NODE_OPTIONS="--experimental-strip-types", or `
+    : `Node.js ${process.version} does not run .ts files by itself; `
+  failsWith(t, r, 2, `cannot load ${target}: ${why}${tsxAdvice(target).trimEnd()}`)
+})
+
+;(stripsTypes ? test : test.skip)(`a .ts module with syntax that stripping cannot remove (an enum) is one line naming the transform and tsx, exit 2${stripsTypes ? '' : ` (skipped: ${noStripping}; the case above covers it)`}`, async (t) => {
+  const target = '__test__/fixtures/enum-app.ts'
+  const r = await runCli(t, [target])
+  // Node.js 26 dropped --experimental-transform-types; the advice names it only where it exists.
+  const transform = process.allowedNodeEnvironmentFlags.has('--experimental-transform-types') ? `run it with NODE_OPTIONS="--experimental-transform-types" gatehouse ${target}, or ` : ''
+  failsWith(t, r, 2, `cannot load ${target}: TypeScript enum is not supported in strip-only mode (Node.js ${process.version} strips types, it does not transform this syntax); ${transform}${tsxAdvice(target).trimEnd()}`)
+  if (transform) t.regex(r.err, /--experimental-transform-types/)
+})
+
+unixOnly('with NODE_OPTIONS="--import tsx", the CLI serves a .ts module with an enum', async (t) => {
+  const { child, line, exited } = startCli(t, ['__test__/fixtures/enum-app.ts', '--bind', '127.0.0.1:0'], { NODE_OPTIONS: '--import tsx' })
+  const port = /:(\d+)$/.exec(await line)[1]
+  t.is(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'hello from an enum')
+  child.kill('SIGTERM')
+  t.is((await exited).code, 0)
 })
 
 test('a module with a syntax error, or one that throws while loading, is one line naming the file and the error, exit 2', async (t) => {
