@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -100,9 +100,9 @@ test('--help and --version print and exit 0; a bad flag exits 2', async (t) => {
 })
 
 /** Run the CLI to its exit (killed after 20 s): { code, out, err }. */
-function runCli(t, args, { env = {}, ...options } = {}) {
+function runCli(t, args, { env = {}, node = process.execPath, cli = CLI, ...options } = {}) {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NODE_OPTIONS: '', DEBUG: '', ...env }, ...options })
+    const c = spawn(node, [cli, ...args], { env: { ...process.env, NODE_OPTIONS: '', DEBUG: '', ...env }, ...options })
     t.teardown(() => c.kill('SIGKILL'))
     const timer = setTimeout(() => c.kill('SIGKILL'), 20_000)
     let out = ''
@@ -199,8 +199,35 @@ unixOnly('a UNIX socket in a missing directory is one line naming the directory,
 const lowPortRefused =
   process.platform === 'linux' && Number(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')) > 80
 const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
+
+/**
+ * What the CLI needs to run (its compiled code, the loader, the addon, package.json, an app), and
+ * this Node.js when nobody cannot run it where it lies, copied into a folder anyone may read:
+ * nobody may not be able to reach the checkout (a clone under a mode-700 directory).
+ */
+function worldReadableCopy(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-cli-nobody-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const files = ['package.json', 'index.js', 'examples/hello.js', ...fs.readdirSync('.').filter((f) => f.endsWith('.node'))]
+  for (const f of files) fs.cpSync(f, path.join(dir, f), { recursive: true })
+  fs.cpSync('dist/cjs', path.join(dir, 'dist/cjs'), { recursive: true, filter: (f) => !f.endsWith('.map') })
+  let node = process.execPath
+  if (spawnSync(node, ['-e', ''], asNobody).status !== 0) {
+    node = path.join(dir, 'node')
+    fs.copyFileSync(process.execPath, node)
+  }
+  // mkdtemp makes the folder 0700; nobody needs to read and enter every folder in it.
+  const open = (p) => {
+    fs.chmodSync(p, fs.statSync(p).isDirectory() || p === node ? 0o755 : 0o644)
+    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) open(path.join(p, e))
+  }
+  open(dir)
+  return { node, cli: path.join(dir, 'dist/cjs/cli.js'), app: path.join(dir, 'examples/hello.js') }
+}
+
 ;(lowPortRefused ? test : test.skip)('a port below 1024 without the privilege is one line with what to do, exit 1', async (t) => {
-  const r = await runCli(t, [path.resolve('examples/hello.js'), '--bind', '127.0.0.1:80'], { ...asNobody, cwd: os.tmpdir() })
+  const { node, cli, app } = worldReadableCopy(t)
+  const r = await runCli(t, [app, '--bind', '127.0.0.1:80'], { ...asNobody, cwd: os.tmpdir(), node, cli })
   failsWith(t, r, 1, 'cannot listen on 127.0.0.1:80: ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port from 1024 up')
 })
 
