@@ -393,14 +393,6 @@ const pending = Symbol('pending')
 const IMMEDIATE = (): Promise<typeof pending> => new Promise((resolve) => setImmediate(resolve, pending))
 
 /**
- * Bytes of a response body that {@link StreamBody.answer} reads ahead to answer it whole. A body
- * that is all there already (a string, bytes, JSON or a Blob a Response was made with, a stream
- * whose chunks were enqueued at once) is read to its end before the event loop turns; past this
- * much it is streamed, so that a stream that never ends cannot fill memory.
- */
-const WHOLE_LIMIT = 1 << 20
-
-/**
  * A response body stream as a WSGI body: pulled one chunk at a time as the gateway writes (so the
  * socket's backpressure reaches the stream), cancelled by `close()`, which the gateway calls when
  * the response is done or the client went away, and when `gatehouse.signal` aborts (a client
@@ -410,8 +402,8 @@ class StreamBody implements AsyncIterator<Chunk> {
   #reader: ReadableStreamDefaultReader<Uint8Array>
   #signal: AbortSignal
   #done = false
-  /** Chunks read ahead (to tell a whole body from a stream), sent first. */
-  #queued: Uint8Array[] = []
+  /** Chunks read ahead (the first two, to tell a whole body from a stream). */
+  #queued: Uint8Array | undefined = undefined
   #ahead: Promise<ReadResult> | undefined = undefined
   readonly cancel = (): void => {
     if (this.#done) return
@@ -427,42 +419,34 @@ class StreamBody implements AsyncIterator<Chunk> {
   }
 
   /**
-   * A body whose chunks are all there (each read after the first settles before the event loop
-   * comes round again), up to {@link WHOLE_LIMIT} bytes, is a whole answer with Content-Length:
-   * the body of a Response made from a string, bytes, JSON or a Blob, found through the public
-   * stream alone. A stream still producing when the event loop turns is streamed, with what was
-   * read ahead first, so that its first chunk is not held back.
+   * One chunk that ends at once (a string or bytes a real Response was made with) is a whole
+   * answer with Content-Length; a stream still producing when the event loop comes round again
+   * is streamed, so that its first chunk is not held back.
    */
   async answer(): Promise<Body> {
-    let r = await this.#reader.read()
-    let size = 0
-    while (!r.done) {
-      this.#queued.push(r.value)
-      size += r.value.byteLength
-      if (size > WHOLE_LIMIT) break
-      const next = this.#reader.read()
-      const settled = await Promise.race([next, IMMEDIATE()])
-      if (settled === pending) {
-        this.#ahead = next
-        break
-      }
-      r = settled
-    }
-    if (r.done) return this.#whole(this.#queued.filter((c) => c.byteLength > 0))
+    const first = await this.#reader.read()
+    if (first.done) return this.#whole([])
+    const next = this.#reader.read()
+    const second = await Promise.race([next, IMMEDIATE()])
+    if (second !== pending && second.done) return this.#whole([first.value])
+    this.#queued = first.value
+    this.#ahead = next
     return { [Symbol.asyncIterator]: () => this, close: this.cancel }
   }
 
   #whole(chunks: Chunk[]): Chunk[] {
     this.#done = true
-    this.#queued = []
     this.#signal.removeEventListener('abort', this.cancel)
     this.#reader.releaseLock()
     return chunks
   }
 
   async next(): Promise<IteratorResult<Chunk>> {
-    const queued = this.#queued.shift()
-    if (queued !== undefined) return { done: false, value: queued }
+    const queued = this.#queued
+    if (queued !== undefined) {
+      this.#queued = undefined
+      return { done: false, value: queued }
+    }
     const r = await (this.#ahead ?? this.#reader.read())
     this.#ahead = undefined
     if (r.done) {
@@ -484,7 +468,8 @@ class StreamBody implements AsyncIterator<Chunk> {
  * described 'state' (Node 20 and 22, undici 6; undici 7 and 8, in Node 24 and 26, keep it in
  * private fields, and this finds nothing). A string or bytes source read from there needs no
  * stream at all. Where it is not found (or GATEHOUSE_PUBLIC_API_ONLY=1), the public way gives the
- * same whole answer: {@link StreamBody.answer} reads the body's stream to its end.
+ * same whole answer through the public stream: {@link StreamBody.answer} finds one chunk that
+ * ends at once.
  */
 const kState = useInternals ? Object.getOwnPropertySymbols(new NativeResponse('')).find((s) => s.description === 'state') : undefined
 
