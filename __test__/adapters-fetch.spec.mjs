@@ -286,3 +286,27 @@ test('request.signal and info.signal abort when the client resets while the hand
   t.deepEqual(reasons[0], ['GH_ERR_CLOSED', true])
   t.true(await eventually(() => server.stats().Abandoned === 1))
 })
+
+test('real Responses of a string, JSON, bytes, a Blob or one enqueued chunk are whole answers on this Node.js, the same bytes with and without the internals', async (t) => {
+  const run = async (env) => {
+    const { nthLine, exited } = spawnLines(t, process.execPath, ['__test__/fixtures/fetch-whole-answers.mjs'], env)
+    const answers = JSON.parse(await nthLine(0))
+    t.is((await exited).code, 0)
+    return answers
+  }
+  const withInternals = await run({ GATEHOUSE_PUBLIC_API_ONLY: '0' })
+  const publicOnly = await run({ GATEHOUSE_PUBLIC_API_ONLY: '1' })
+  t.deepEqual(publicOnly, withInternals, 'both paths give the same bytes')
+  const head = (path) => withInternals[path].split('\r\n\r\n')[0]
+  const whole = { '/text': 'text', '/json': '{"a":1}', '/bytes': 'hi', '/arraybuffer': 'ab', '/blob': 'blob body', '/empty': '', '/enqueued': 'ab' }
+  for (const [path, body] of Object.entries(whole)) {
+    t.true(head(path).includes(`\r\nContent-Length: ${body.length}\r\n`), `${path}: ${head(path)}`)
+    t.false(/transfer-encoding/i.test(head(path)), `${path} is not chunked`)
+    t.true(withInternals[path].endsWith(`\r\n\r\n${body}`), path)
+  }
+  // A Blob of several chunks goes whichever way its stream gives them; both paths alike (above).
+  const [big] = parseResponses(Buffer.from(withInternals['/big-blob'], 'latin1'))
+  t.is(big.body.toString('latin1'), 'b'.repeat(512 * 1024))
+  t.true(head('/slow').includes('\r\nTransfer-Encoding: chunked\r\n'), 'a stream still producing is streamed')
+  t.true(withInternals['/slow'].endsWith('\r\n\r\n5\r\nfirst\r\n6\r\nsecond\r\n0\r\n\r\n'))
+})

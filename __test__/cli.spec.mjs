@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -100,9 +100,9 @@ test('--help and --version print and exit 0; a bad flag exits 2', async (t) => {
 })
 
 /** Run the CLI to its exit (killed after 20 s): { code, out, err }. */
-function runCli(t, args, { env = {}, ...options } = {}) {
+function runCli(t, args, { env = {}, node = process.execPath, cli = CLI, ...options } = {}) {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NODE_OPTIONS: '', DEBUG: '', ...env }, ...options })
+    const c = spawn(node, [cli, ...args], { env: { ...process.env, NODE_OPTIONS: '', DEBUG: '', ...env }, ...options })
     t.teardown(() => c.kill('SIGKILL'))
     const timer = setTimeout(() => c.kill('SIGKILL'), 20_000)
     let out = ''
@@ -199,8 +199,35 @@ unixOnly('a UNIX socket in a missing directory is one line naming the directory,
 const lowPortRefused =
   process.platform === 'linux' && Number(fs.readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')) > 80
 const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}
+
+/**
+ * What the CLI needs to run (its compiled code, the loader, the addon, package.json, an app), and
+ * this Node.js when nobody cannot run it where it lies, copied into a folder anyone may read:
+ * nobody may not be able to reach the checkout (a clone under a mode-700 directory).
+ */
+function worldReadableCopy(t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gh-cli-nobody-'))
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const files = ['package.json', 'index.js', 'examples/hello.js', ...fs.readdirSync('.').filter((f) => f.endsWith('.node'))]
+  for (const f of files) fs.cpSync(f, path.join(dir, f), { recursive: true })
+  fs.cpSync('dist/cjs', path.join(dir, 'dist/cjs'), { recursive: true, filter: (f) => !f.endsWith('.map') })
+  let node = process.execPath
+  if (spawnSync(node, ['-e', ''], asNobody).status !== 0) {
+    node = path.join(dir, 'node')
+    fs.copyFileSync(process.execPath, node)
+  }
+  // mkdtemp makes the folder 0700; nobody needs to read and enter every folder in it.
+  const open = (p) => {
+    fs.chmodSync(p, fs.statSync(p).isDirectory() || p === node ? 0o755 : 0o644)
+    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) open(path.join(p, e))
+  }
+  open(dir)
+  return { node, cli: path.join(dir, 'dist/cjs/cli.js'), app: path.join(dir, 'examples/hello.js') }
+}
+
 ;(lowPortRefused ? test : test.skip)('a port below 1024 without the privilege is one line with what to do, exit 1', async (t) => {
-  const r = await runCli(t, [path.resolve('examples/hello.js'), '--bind', '127.0.0.1:80'], { ...asNobody, cwd: os.tmpdir() })
+  const { node, cli, app } = worldReadableCopy(t)
+  const r = await runCli(t, [app, '--bind', '127.0.0.1:80'], { ...asNobody, cwd: os.tmpdir(), node, cli })
   failsWith(t, r, 1, 'cannot listen on 127.0.0.1:80: ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port from 1024 up')
 })
 
@@ -211,14 +238,53 @@ test('a missing module file, or a package that is not installed, is one line, ex
   failsWith(t, pkg, 2, 'cannot load no-such-package-here: no package named no-such-package-here is installed here; install it, or give a path (./no-such-package-here.js)')
 })
 
-test('a .ts module without a loader is one line that says how to run it with tsx, exit 2', async (t) => {
-  const r = await runCli(t, ['__test__/fixtures/typed-app.ts'])
-  failsWith(
-    t,
-    r,
-    2,
-    /^gatehouse: cannot load __test__\/fixtures\/typed-app\.ts: Node\.js does not run \.ts files by itself; .*npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse __test__\/fixtures\/typed-app\.ts\n$/,
-  )
+// Node.js 22.18+ (and 23.6+) strips TypeScript types by itself: process.features.typescript is
+// 'strip' (or 'transform'), false when stripping is turned off, and absent on Node.js 20.
+const stripsTypes = Boolean(process.features.typescript)
+const canTurnStrippingOff = 'typescript' in process.features
+const noStripping = `Node.js ${process.version} does not strip TypeScript types`
+const tsxAdvice = (target) => `run it through a loader: npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse ${target}\n`
+
+;(stripsTypes ? unixOnly : test.skip)(`on a Node.js that strips types, the CLI serves a .ts module, also from --app-threads workers${stripsTypes ? '' : ` (skipped: ${noStripping})`}`, async (t) => {
+  for (const threads of [[], ['--app-threads', '2']]) {
+    const { child, line, exited } = startCli(t, ['__test__/fixtures/typed-app.ts', '--bind', '127.0.0.1:0', ...threads], { NODE_OPTIONS: '' })
+    const port = /:(\d+)$/.exec(await line)[1]
+    const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'User-Agent': 'ava' } })
+    t.is(res.status, 200)
+    t.regex(await res.text(), threads.length ? /^thread [1-9]\d*: ava$/ : /^thread 0: ava$/)
+    child.kill('SIGTERM')
+    const { code, err } = await exited
+    t.is(code, 0)
+    t.notRegex(err, /tsx|cannot load/, 'no advice where none is needed')
+  }
+})
+
+test('a .ts module on a Node.js that cannot strip types is one line that says how to run it (tsx), exit 2', async (t) => {
+  // Where this Node.js strips types, the same case is stripping turned off.
+  const options = canTurnStrippingOff ? { env: { NODE_OPTIONS: '--no-experimental-strip-types' } } : {}
+  const r = await runCli(t, ['__test__/fixtures/typed-app.ts'], options)
+  const target = '__test__/fixtures/typed-app.ts'
+  const why = canTurnStrippingOff
+    ? `type stripping is off in this Node.js (${process.version}); turn it on with NODE_OPTIONS="--experimental-strip-types", or `
+    : `Node.js ${process.version} does not run .ts files by itself; `
+  failsWith(t, r, 2, `cannot load ${target}: ${why}${tsxAdvice(target).trimEnd()}`)
+})
+
+;(stripsTypes ? test : test.skip)(`a .ts module with syntax that stripping cannot remove (an enum) is one line naming the transform and tsx, exit 2${stripsTypes ? '' : ` (skipped: ${noStripping}; the case above covers it)`}`, async (t) => {
+  const target = '__test__/fixtures/enum-app.ts'
+  const r = await runCli(t, [target])
+  // Node.js 26 dropped --experimental-transform-types; the advice names it only where it exists.
+  const transform = process.allowedNodeEnvironmentFlags.has('--experimental-transform-types') ? `run it with NODE_OPTIONS="--experimental-transform-types" gatehouse ${target}, or ` : ''
+  failsWith(t, r, 2, `cannot load ${target}: TypeScript enum is not supported in strip-only mode (Node.js ${process.version} strips types, it does not transform this syntax); ${transform}${tsxAdvice(target).trimEnd()}`)
+  if (transform) t.regex(r.err, /--experimental-transform-types/)
+})
+
+unixOnly('with NODE_OPTIONS="--import tsx", the CLI serves a .ts module with an enum', async (t) => {
+  const { child, line, exited } = startCli(t, ['__test__/fixtures/enum-app.ts', '--bind', '127.0.0.1:0'], { NODE_OPTIONS: '--import tsx' })
+  const port = /:(\d+)$/.exec(await line)[1]
+  t.is(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'hello from an enum')
+  child.kill('SIGTERM')
+  t.is((await exited).code, 0)
 })
 
 test('a module with a syntax error, or one that throws while loading, is one line naming the file and the error, exit 2', async (t) => {

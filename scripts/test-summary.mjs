@@ -1,20 +1,14 @@
-// Sum the test counts of a `npm test` log (cargo test and ava) into one line:
-// "tests: N passed, N failed".
+// Sum the test counts of a `npm test` log (cargo test, and ava under each Node.js line that
+// node-lines.mjs ran it under) into one line: "tests: N passed, N failed, N skipped". Before it,
+// one line per Node.js line's ava run, so a failure says which line it was on.
 import fs from 'node:fs'
 
+import { countTests, formatCounts, RUN_HEADER } from './test-counts.mjs'
+
 const log = fs.readFileSync(process.argv[2], 'utf8').replace(/\x1b\[[0-9;]*m/g, '')
-let passed = 0
-let failed = 0
-let skipped = 0
-for (const m of log.matchAll(/^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/gm)) {
-  passed += Number(m[1])
-  failed += Number(m[2])
-  skipped += Number(m[3])
-}
-// ava (verbose): one line per test, ✔ passed, ✘ failed, - skipped. Its closing counts leave the
-// passed ones out when something failed, so the per-test lines are what is counted.
-passed += (log.match(/^\s+✔ /gm) ?? []).length
-failed += (log.match(/^\s+✘ /gm) ?? []).length
-skipped += (log.match(/^\s+- \[skip\]/gm) ?? []).length
-for (const m of log.matchAll(/^\s+(\d+) (?:uncaught exceptions?|unhandled rejections?|tests? remained pending after a timeout)/gm)) failed += Number(m[1])
-console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`)
+const headers = [...log.matchAll(RUN_HEADER)]
+headers.forEach((h, i) => {
+  const section = log.slice(h.index + h[0].length, headers[i + 1]?.index ?? log.length)
+  console.log(`ava on Node.js ${h[1]}: ${formatCounts(countTests(section))}`)
+})
+console.log(`tests: ${formatCounts(countTests(log))}`)

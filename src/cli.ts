@@ -55,7 +55,9 @@ Options:
   -h, --help                      print this help
   -v, --version                   print the version
 
-TypeScript modules: run through a loader, e.g.
+TypeScript modules: Node.js 22.18+ runs a .ts module by itself (it strips the types), also in
+--app-threads workers. Syntax it cannot strip (enum, namespace, parameter properties), or an
+older Node.js, needs a loader, e.g.
   NODE_OPTIONS="--import tsx" gatehouse app.ts
 
 Started by systemd with socket activation (LISTEN_FDS/LISTEN_PID), the first inherited socket is

@@ -93,8 +93,18 @@ export function explainLoadError(target: string, e: unknown): string {
   if (code === 'ERR_MODULE_NOT_FOUND' && !isPath && firstLine.startsWith(`Cannot find package '${spec}' imported from ${__filename}`)) {
     return `no package named ${spec} is installed here; install it, or give a path (./${spec}.js)`
   }
-  if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?tsx?$/.test(spec)) {
-    return `Node.js does not run ${/\.[cm]?tsx?$/.exec(spec)?.[0]} files by itself; run it through a loader: npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse ${target}`
+  const tsExtension = /\.[cm]?tsx?$/.exec(spec)?.[0]
+  if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && tsExtension !== undefined) {
+    const tsx = `run it through a loader: npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse ${target}`
+    // Node.js 22.6+ can strip types (on by default from 22.18 and 23.6); a .tsx file it never runs.
+    if (tsExtension.endsWith('x') || !('typescript' in process.features)) return `Node.js ${process.version} does not run ${tsExtension} files by itself; ${tsx}`
+    return `type stripping is off in this Node.js (${process.version}); turn it on with NODE_OPTIONS="--experimental-strip-types", or ${tsx}`
+  }
+  // Node.js strips types but does not transform what has no JavaScript equivalent to strip to
+  // (enum, namespace, parameter properties): its own transform where it has one, or tsx.
+  if (code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX') {
+    const transform = process.allowedNodeEnvironmentFlags.has('--experimental-transform-types') ? `run it with NODE_OPTIONS="--experimental-transform-types" gatehouse ${target}, or ` : ''
+    return `${firstLine} (Node.js ${process.version} strips types, it does not transform this syntax); ${transform}run it through a loader: npm install --save-dev tsx, then NODE_OPTIONS="--import tsx" gatehouse ${target}`
   }
   if (e instanceof SyntaxError) {
     // A CommonJS syntax error names its file and line in the stack's first line; an ES module's

@@ -15,6 +15,7 @@ import { isHalfClose } from '../errors'
 import type { App, Body, Chunk, Environ, InputStream, StartResponse } from '../types'
 
 import { headerName } from './headers'
+import { useInternals } from './internals'
 
 /** The second argument a fetch handler gets. */
 export interface FetchInfo {
@@ -470,11 +471,13 @@ class StreamBody implements AsyncIterator<Chunk> {
 
 /**
  * Node's Response (undici) keeps the body it was made from in an internal state, under a symbol
- * described 'state' (Node 18 to 22; later versions use private fields, and this finds nothing).
- * A string or bytes source read from there needs no stream: the same whole answer as the light
- * Response gives, for real Responses (`Response.json()`, `overrideGlobalResponse: false`).
+ * described 'state' (Node 20 and 22, undici 6; undici 7 and 8, in Node 24 and 26, keep it in
+ * private fields, and this finds nothing). A string or bytes source read from there needs no
+ * stream at all. Where it is not found (or GATEHOUSE_PUBLIC_API_ONLY=1), the public way gives the
+ * same whole answer through the public stream: {@link StreamBody.answer} finds one chunk that
+ * ends at once.
  */
-const kState = Object.getOwnPropertySymbols(new NativeResponse('')).find((s) => s.description === 'state')
+const kState = useInternals ? Object.getOwnPropertySymbols(new NativeResponse('')).find((s) => s.description === 'state') : undefined
 
 interface UndiciBody {
   source?: unknown
