@@ -156,6 +156,13 @@ export interface NativeOptions {
   requestTimeout?: number
   /** Bytes per second a request body must average after its grace period; 0: no check. */
   minRequestBodyRate?: number
+  /**
+   * Bytes per second an answer must average, counting the time its writes wait on the
+   * client, after its grace period; 0: no check.
+   */
+  minResponseDataRate?: number
+  /** Seconds a request body or an answer may be slower than its minimum rate at first. */
+  rateGracePeriod?: number
 }
 
 /** PEM data: a file to read (`path`), or the text itself (`pem`). */

@@ -32,8 +32,12 @@ Options:
   --shutdown-timeout S            seconds a graceful stop gives requests in flight (default 5)
   --request-timeout S             seconds a request may take to its answer's end; past it 503
                                   or a closed connection (default 0: no limit)
-  --min-request-body-rate N       bytes/s a request body must average after 5 s, else 408
-                                  (default 240; 0: off)
+  --min-request-body-rate N       bytes/s a request body must average after the grace
+                                  period, else 408 (default 240; 0: off)
+  --min-response-data-rate N      bytes/s a client must read an answer at, counting the time
+                                  the server waits on it, after the grace period, else the
+                                  connection is cut (default 240; 0: off)
+  --rate-grace-period S           seconds before the two rates apply (default 5)
   --max-queue N                   requests waiting for a pool slot before 503 (default 1000)
   --max-connections N             stop accepting past N open connections (default: no limit)
   --reuse-port                    set SO_REUSEPORT: a new process can bind beside the old one
@@ -191,6 +195,12 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
       case '--min-request-body-rate':
         options.minRequestBodyRate = parseInteger(flag, value())
         break
+      case '--min-response-data-rate':
+        options.minResponseDataRate = parseInteger(flag, value())
+        break
+      case '--rate-grace-period':
+        options.rateGracePeriod = parseSeconds(flag, value())
+        break
       case '--max-queue':
         options.maxQueue = parseInteger(flag, value())
         break
@@ -286,6 +296,8 @@ const FLAG_OF: Record<string, string> = {
   shutdownTimeout: '--shutdown-timeout',
   requestTimeout: '--request-timeout',
   minRequestBodyRate: '--min-request-body-rate',
+  minResponseDataRate: '--min-response-data-rate',
+  rateGracePeriod: '--rate-grace-period',
   maxQueue: '--max-queue',
   maxConnections: '--max-connections',
   socketMode: '--umask',

@@ -107,6 +107,11 @@ pub struct NativeOptions {
     pub request_timeout: Option<f64>,
     /// Bytes per second a request body must average after its grace period; 0: no check.
     pub min_request_body_rate: Option<f64>,
+    /// Bytes per second an answer must average, counting the time its writes wait on the
+    /// client, after its grace period; 0: no check.
+    pub min_response_data_rate: Option<f64>,
+    /// Seconds a request body or an answer may be slower than its minimum rate at first.
+    pub rate_grace_period: Option<f64>,
 }
 
 /// The figures of one worker (pool slot).
@@ -287,6 +292,15 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
         .filter(|t| !t.is_zero());
     if let Some(rate) = o.min_request_body_rate {
         c.limits.min_body_rate = bytes_option("minRequestBodyRate", rate, MAX_SAFE_INTEGER)? as u64;
+    }
+    if let Some(rate) = o.min_response_data_rate {
+        c.limits.min_response_rate =
+            bytes_option("minResponseDataRate", rate, MAX_SAFE_INTEGER)? as u64;
+    }
+    if let Some(grace) = o.rate_grace_period {
+        let grace = seconds_option("rateGracePeriod", grace)?;
+        c.limits.body_rate_grace = grace;
+        c.limits.response_rate_grace = grace;
     }
     if o.numthreads == 0 {
         return Err(errors::option(
