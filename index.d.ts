@@ -70,7 +70,7 @@ export declare class NativeServer {
   workers(): Array<NativeWorker>
   /** The request-duration histogram and the status counts. */
   histogram(): NativeHistogram | null
-  /** Reset the counters (the original server's `clear_stats`). */
+  /** Reset the counters and every worker's figures (the original server's `clear_stats`). */
   clearStats(): void
   /** Add up to `n` pool slots (never above max); returns how many were added. */
   poolGrow(n: number): number

@@ -620,7 +620,7 @@ export class Server {
     return this.#native?.stats()?.runTime ?? 0
   }
 
-  /** Reset the statistics, as the original server's `clear_stats`. */
+  /** Reset the statistics, as the original server's `clear_stats`: the server's counts and every record of `Worker Threads`. */
   clearStats(): void {
     this.#native?.clearStats()
   }

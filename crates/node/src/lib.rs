@@ -581,11 +581,11 @@ impl NativeServer {
         })
     }
 
-    /// Reset the counters (the original server's `clear_stats`).
+    /// Reset the counters and every worker's figures (the original server's `clear_stats`).
     #[napi(catch_unwind)]
     pub fn clear_stats(&self) {
         if let Some(server) = self.running() {
-            server.stats().clear();
+            server.clear_stats();
         }
     }
 
