@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** The `gatehouse` command: serve an application module. */
 import { existsSync, rmSync, writeFileSync } from 'node:fs'
-import { constants } from 'node:os'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { inspect } from 'node:util'
 
+import { GatehouseError } from './errors'
 import { explainLoadError, loadApp } from './load'
 import type { Server as ServerClass } from './server'
 import { SERVER_SOFTWARE } from './version'
@@ -305,22 +305,15 @@ const FLAG_OF: Record<string, string> = {
   forwardedAllowIps: '--forwarded-allow-ips',
 }
 
-/** An errno number from a core error's text ("... (os error 98)"), which is all the binding passes on. */
-function osErrno(message: string): number | undefined {
-  const m = /\(os error (\d+)\)/.exec(message)
-  return m ? Number(m[1]) : undefined
-}
-
 /** The directory of `file` when it does not exist: the usual reason a file cannot be created. */
 function missingDir(file: string): string | undefined {
   const dir = dirname(resolvePath(file))
   return existsSync(dir) ? undefined : dir
 }
 
-/** Whether `errno` is one of these errno names on this platform (Windows has WSA twins). */
-function isErrno(errno: number | undefined, ...names: string[]): boolean {
-  const table = constants.errno as Record<string, number | undefined>
-  return errno !== undefined && names.some((n) => table[n] === errno || table[`WSA${n}`] === errno)
+/** Whether the OS error behind `e` is one of these (its `osCode`, as node names errors). */
+function isOsError(e: Error, ...names: string[]): boolean {
+  return e instanceof GatehouseError && e.osCode !== undefined && names.includes(e.osCode)
 }
 
 /**
@@ -329,21 +322,20 @@ function isErrno(errno: number | undefined, ...names: string[]): boolean {
  */
 function bindFailure(e: Error, flag: string, bind: BindAddr): string {
   const where = showBind(bind)
-  const errno = osErrno(e.message)
   const unix = typeof bind === 'string'
-  if (isErrno(errno, 'EADDRINUSE') || /another server is listening/.test(e.message)) {
+  if (isOsError(e, 'EADDRINUSE') || /another server is listening/.test(e.message)) {
     return `cannot listen on ${where}: another process listens there; stop it or pick another ${flag}`
   }
-  if (isErrno(errno, 'EACCES', 'EPERM')) {
+  if (isOsError(e, 'EACCES', 'EPERM')) {
     if (unix) return `cannot listen on ${where}: no permission to create a socket in ${dirname(bind)}; pick a directory this user may write to`
     if (Array.isArray(bind) && bind[1] > 0 && bind[1] < 1024) {
       return `cannot listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port from 1024 up`
     }
     return `cannot listen on ${where}: permission denied; pick another ${flag}`
   }
-  const dir = unix && isErrno(errno, 'ENOENT') ? missingDir(bind) : undefined
+  const dir = unix && isOsError(e, 'ENOENT') ? missingDir(bind) : undefined
   if (dir) return `cannot listen on ${where}: the directory ${dir} does not exist; create it or pick another path`
-  if (Array.isArray(bind) && isErrno(errno, 'EADDRNOTAVAIL')) {
+  if (Array.isArray(bind) && isOsError(e, 'EADDRNOTAVAIL')) {
     return `cannot listen on ${where}: ${bind[0]} is not an address of this machine; use 127.0.0.1, 0.0.0.0 (every IPv4 address), [::] or one of its addresses`
   }
   if (/is not an IP address/.test(e.message)) {

@@ -440,12 +440,14 @@ impl NativeServer {
             Some(body) => Arc::new(StaticResponse { body: body.clone() }),
             None => bridge.clone(),
         };
-        env.spawn_future(async move {
+        // The promise settles on the JavaScript thread, where a bind error becomes an error
+        // object that carries its OS error number.
+        let started = async move {
             let server = match Server::start_with_log(config, dispatch, access_log) {
                 Ok(s) => s,
                 Err(e) => {
                     bridge.release_lanes();
-                    return Err(errors::to_napi(e));
+                    return Ok(Err(e));
                 }
             };
             let bound = match server.local_addr() {
@@ -463,8 +465,9 @@ impl NativeServer {
             if let Ok(mut s) = slot.lock() {
                 *s = Some(Arc::new(server));
             }
-            Ok(bound)
-        })
+            Ok(Ok(bound))
+        };
+        env.spawn_future_with_callback(started, |env, r| r.map_err(|e| errors::to_js(env, e)))
     }
 
     /// Stop gracefully within `grace_seconds`; resolves when every connection is closed.
@@ -494,7 +497,7 @@ impl NativeServer {
     ) -> Result<PromiseRaw<'env, ()>> {
         let config = ssl.as_ref().map(tls_from).transpose()?;
         let server = self.server.lock().ok().and_then(|s| s.clone());
-        env.spawn_future(async move {
+        let reloaded = async move {
             let Some(server) = server else {
                 return Err(napi::Error::new(
                     napi::Status::GenericFailure,
@@ -509,9 +512,10 @@ impl NativeServer {
                         napi::Status::GenericFailure,
                         format!("GH_ERR_INTERNAL: reload failed: {e}"),
                     )
-                })?
-                .map_err(errors::to_napi)
-        })
+                })
+        };
+        // Settled on the JavaScript thread: a file that cannot be read carries its OS error.
+        env.spawn_future_with_callback(reloaded, |env, r| r.map_err(|e| errors::to_js(env, e)))
     }
 
     /// The core's counters and the pool's figures.
