@@ -75,7 +75,7 @@ export declare class NativeServer {
   workers(): Array<NativeWorker>
   /** The request-duration histogram and the status counts. */
   histogram(): NativeHistogram | null
-  /** Reset the counters (the original server's `clear_stats`). */
+  /** Reset the counters and every worker's figures (the original server's `clear_stats`). */
   clearStats(): void
   /** Add up to `n` pool slots (never above max); returns how many were added. */
   poolGrow(n: number): number
@@ -161,6 +161,13 @@ export interface NativeOptions {
   requestTimeout?: number
   /** Bytes per second a request body must average after its grace period; 0: no check. */
   minRequestBodyRate?: number
+  /**
+   * Bytes per second an answer must average, counting the time its writes wait on the
+   * client, after its grace period; 0: no check.
+   */
+  minResponseDataRate?: number
+  /** Seconds a request body or an answer may be slower than its minimum rate at first. */
+  rateGracePeriod?: number
 }
 
 /** PEM data: a file to read (`path`), or the text itself (`pem`). */

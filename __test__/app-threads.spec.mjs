@@ -37,6 +37,26 @@ test('appThreads: 2 serves the contract from worker threads and spreads requests
   t.is(await (await fetch(`${url}/stream`)).text(), Array.from({ length: 50 }, (_, i) => `${i};`).join(''))
 })
 
+test('clearStats() sets every worker record to zero, with appThreads too', async (t) => {
+  const { server, url } = await start(t)
+  await Promise.all(Array.from({ length: 20 }, async () => (await fetch(`${url}/cpu`)).text()))
+  const before = Object.values(server.stats()['Worker Threads'])
+  t.true(before.length >= 2, `${before.length} worker records`)
+  t.is(before.reduce((n, w) => n + w.Requests, 0), 20)
+  t.true(before.every((w) => w.Requests === 0 || (w['Bytes Written'] > 0 && w['Work Time'] > 0)))
+  server.clearStats()
+  const s = server.stats()
+  const after = s['Worker Threads']
+  t.is(Object.keys(after).length, before.length, 'the records stay')
+  for (const [name, w] of Object.entries(after)) {
+    t.deepEqual(w, { Requests: 0, 'Bytes Read': 0, 'Bytes Written': 0, 'Work Time': 0, 'Read Throughput': 0, 'Write Throughput': 0 }, name)
+  }
+  t.is(s['Work Time'], 0)
+  t.is(s.Requests, 0)
+  await (await fetch(`${url}/`)).text()
+  t.is(Object.values(server.stats()['Worker Threads']).reduce((n, w) => n + w.Requests, 0), 1, 'counting goes on from zero')
+})
+
 test('a module that fails to load in the worker fails start()', async (t) => {
   const server = new Server(['127.0.0.1', 0], `${path.resolve('__test__/fixtures/threads.cjs')}:missing`, { appThreads: 1 })
   const err = await t.throwsAsync(server.start())

@@ -218,6 +218,9 @@ test('options out of range are GH_ERR_INVALID_OPTION naming the option, never a 
     maxConnections: [2 ** 40],
     socketMode: [0o77777],
     appThreads: [1e6],
+    minRequestBodyRate: [-1, 1.5, 2 ** 60],
+    minResponseDataRate: [-1, 1.5, 2 ** 60],
+    rateGracePeriod: [-1, NaN, 1e20],
   }
   for (const [name, values] of Object.entries(cases)) {
     for (const value of values) {

@@ -4,10 +4,11 @@ import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import util from 'node:util'
 
 import test from 'ava'
 
-import { makeServer, raw, parseResponses, textApp, Server } from './helpers.mjs'
+import { makeServer, raw, parseResponses, textApp, Server, GatehouseError } from './helpers.mjs'
 
 // UNIX sockets and graceful signals (SIGTERM/SIGINT exit code 0) do not exist on Windows.
 const unixOnly = process.platform === 'win32' ? test.skip : test
@@ -64,12 +65,24 @@ unixOnly('a stale UNIX socket file is replaced', async (t) => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
-test('binding a port in use fails start() with GH_ERR_BIND', async (t) => {
+test('binding a port in use fails start() with GH_ERR_BIND carrying node\'s errno and the OS code', async (t) => {
   const { port } = await makeServer(t, textApp('x'))
   const other = new Server(['127.0.0.1', port], textApp('y'))
   const err = await t.throwsAsync(other.start())
+  t.true(err instanceof GatehouseError)
   t.is(err.code, 'GH_ERR_BIND')
   t.regex(err.message, /Address already in use|in use/i)
+  t.is(err.osCode, 'EADDRINUSE')
+  // Node's convention: negative, the number node's own system errors carry.
+  t.is(util.getSystemErrorName(err.errno), 'EADDRINUSE')
+  if (process.platform !== 'win32') t.is(err.errno, -os.constants.errno.EADDRINUSE)
+  const busy = await new Promise((resolve) => {
+    const s = net.createServer().once('error', resolve).listen(port, '127.0.0.1')
+  })
+  t.is(err.errno, busy.errno, 'the same errno node:net gives')
+  const invalid = t.throws(() => new Server(['127.0.0.1', 0], textApp('y'), { timeout: -1 }))
+  t.is(invalid.code, 'GH_ERR_INVALID_OPTION')
+  t.false('errno' in invalid || 'osCode' in invalid, 'an error no OS error caused has neither')
 })
 
 unixOnly('an inherited descriptor that is not a listening socket fails start() with GH_ERR_BIND and stays open', async (t) => {

@@ -6,6 +6,7 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import util from 'node:util'
 
 import test from 'ava'
 
@@ -223,6 +224,11 @@ test('reloadCertificates switches the served certificate while an old keep-alive
   t.is(bad.code, 'GH_ERR_TLS')
   t.true(bad.message.includes(key), bad.message)
   t.is((await get(port)).peer.fingerprint256, fingerprint(pki.ecCert))
+  fs.rmSync(key)
+  const gone = await server.reloadCertificates().catch((e) => e)
+  t.is(gone.code, 'GH_ERR_TLS')
+  t.is(gone.osCode, 'ENOENT', 'a file that cannot be read carries its OS error')
+  t.is(util.getSystemErrorName(gone.errno), 'ENOENT')
 
   // New settings can be given directly.
   await server.reloadCertificates({ certificate: pki.edCert, privateKey: pki.edKey })

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** The `gatehouse` command: serve an application module. */
 import { existsSync, rmSync, writeFileSync } from 'node:fs'
-import { constants } from 'node:os'
 import { dirname, resolve as resolvePath } from 'node:path'
 import { inspect } from 'node:util'
 
+import { GatehouseError } from './errors'
 import { explainLoadError, loadApp } from './load'
 import type { Server as ServerClass } from './server'
 import { SERVER_SOFTWARE } from './version'
@@ -32,8 +32,12 @@ Options:
   --shutdown-timeout S            seconds a graceful stop gives requests in flight (default 5)
   --request-timeout S             seconds a request may take to its answer's end; past it 503
                                   or a closed connection (default 0: no limit)
-  --min-request-body-rate N       bytes/s a request body must average after 5 s, else 408
-                                  (default 240; 0: off)
+  --min-request-body-rate N       bytes/s a request body must average after the grace
+                                  period, else 408 (default 240; 0: off)
+  --min-response-data-rate N      bytes/s a client must read an answer at, counting the time
+                                  the server waits on it, after the grace period, else the
+                                  connection is cut (default 240; 0: off)
+  --rate-grace-period S           seconds before the two rates apply (default 5)
   --max-queue N                   requests waiting for a pool slot before 503 (default 1000)
   --max-connections N             stop accepting past N open connections (default: no limit)
   --reuse-port                    set SO_REUSEPORT: a new process can bind beside the old one
@@ -193,6 +197,12 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
       case '--min-request-body-rate':
         options.minRequestBodyRate = parseInteger(flag, value())
         break
+      case '--min-response-data-rate':
+        options.minResponseDataRate = parseInteger(flag, value())
+        break
+      case '--rate-grace-period':
+        options.rateGracePeriod = parseSeconds(flag, value())
+        break
       case '--max-queue':
         options.maxQueue = parseInteger(flag, value())
         break
@@ -288,17 +298,13 @@ const FLAG_OF: Record<string, string> = {
   shutdownTimeout: '--shutdown-timeout',
   requestTimeout: '--request-timeout',
   minRequestBodyRate: '--min-request-body-rate',
+  minResponseDataRate: '--min-response-data-rate',
+  rateGracePeriod: '--rate-grace-period',
   maxQueue: '--max-queue',
   maxConnections: '--max-connections',
   socketMode: '--umask',
   accessLog: '--access-log',
   forwardedAllowIps: '--forwarded-allow-ips',
-}
-
-/** An errno number from a core error's text ("... (os error 98)"), which is all the binding passes on. */
-function osErrno(message: string): number | undefined {
-  const m = /\(os error (\d+)\)/.exec(message)
-  return m ? Number(m[1]) : undefined
 }
 
 /** The directory of `file` when it does not exist: the usual reason a file cannot be created. */
@@ -307,10 +313,9 @@ function missingDir(file: string): string | undefined {
   return existsSync(dir) ? undefined : dir
 }
 
-/** Whether `errno` is one of these errno names on this platform (Windows has WSA twins). */
-function isErrno(errno: number | undefined, ...names: string[]): boolean {
-  const table = constants.errno as Record<string, number | undefined>
-  return errno !== undefined && names.some((n) => table[n] === errno || table[`WSA${n}`] === errno)
+/** Whether the OS error behind `e` is one of these (its `osCode`, as node names errors). */
+function isOsError(e: Error, ...names: string[]): boolean {
+  return e instanceof GatehouseError && e.osCode !== undefined && names.includes(e.osCode)
 }
 
 /**
@@ -319,21 +324,20 @@ function isErrno(errno: number | undefined, ...names: string[]): boolean {
  */
 function bindFailure(e: Error, flag: string, bind: BindAddr): string {
   const where = showBind(bind)
-  const errno = osErrno(e.message)
   const unix = typeof bind === 'string'
-  if (isErrno(errno, 'EADDRINUSE') || /another server is listening/.test(e.message)) {
+  if (isOsError(e, 'EADDRINUSE') || /another server is listening/.test(e.message)) {
     return `cannot listen on ${where}: another process listens there; stop it or pick another ${flag}`
   }
-  if (isErrno(errno, 'EACCES', 'EPERM')) {
+  if (isOsError(e, 'EACCES', 'EPERM')) {
     if (unix) return `cannot listen on ${where}: no permission to create a socket in ${dirname(bind)}; pick a directory this user may write to`
     if (Array.isArray(bind) && bind[1] > 0 && bind[1] < 1024) {
       return `cannot listen on ${where}: ports below 1024 need root or CAP_NET_BIND_SERVICE; pick a port from 1024 up`
     }
     return `cannot listen on ${where}: permission denied; pick another ${flag}`
   }
-  const dir = unix && isErrno(errno, 'ENOENT') ? missingDir(bind) : undefined
+  const dir = unix && isOsError(e, 'ENOENT') ? missingDir(bind) : undefined
   if (dir) return `cannot listen on ${where}: the directory ${dir} does not exist; create it or pick another path`
-  if (Array.isArray(bind) && isErrno(errno, 'EADDRNOTAVAIL')) {
+  if (Array.isArray(bind) && isOsError(e, 'EADDRNOTAVAIL')) {
     return `cannot listen on ${where}: ${bind[0]} is not an address of this machine; use 127.0.0.1, 0.0.0.0 (every IPv4 address), [::] or one of its addresses`
   }
   if (/is not an IP address/.test(e.message)) {

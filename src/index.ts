@@ -4,7 +4,7 @@
  */
 export { Server, SERVER_SOFTWARE, type Pool, type Stats, type WorkerStats } from './server'
 export { PathInfoDispatcher, type PathInfoDispatcherConstructor } from './dispatcher'
-export { GatehouseError, type ErrorCode } from './errors'
+export { GatehouseError, type ErrorCode, type SystemErrorInfo } from './errors'
 export type { NativeStats } from './native'
 export { fromFetch, fromNodeHandler, type FetchAdapterOptions, type FetchHandler, type FetchInfo, type NodeHandler } from './adapters'
 export type {

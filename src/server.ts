@@ -164,6 +164,8 @@ interface Resolved {
   appThreads: number
   requestTimeout: number
   minRequestBodyRate: number
+  minResponseDataRate: number
+  rateGracePeriod: number
   interface: AppInterface
   ssl: SslOptions | undefined
 }
@@ -209,6 +211,8 @@ function resolve(o: ServerOptions): Resolved {
     appThreads: integer('appThreads', o.appThreads, 0, 0, 256),
     requestTimeout: o.requestTimeout === 0 ? 0 : seconds('requestTimeout', o.requestTimeout, 0),
     minRequestBodyRate: integer('minRequestBodyRate', o.minRequestBodyRate, 0, 240, Number.MAX_SAFE_INTEGER),
+    minResponseDataRate: integer('minResponseDataRate', o.minResponseDataRate, 0, 240, Number.MAX_SAFE_INTEGER),
+    rateGracePeriod: o.rateGracePeriod === 0 ? 0 : seconds('rateGracePeriod', o.rateGracePeriod, 5),
     interface: oneOf('interface', o.interface, ['auto', 'wsgi', 'fetch', 'node'] as const, 'auto'),
     ssl: sslOptions(o.ssl),
   }
@@ -401,6 +405,8 @@ export class Server {
       ssl: o.ssl ? nativeSsl(o.ssl) : undefined,
       requestTimeout: o.requestTimeout > 0 ? o.requestTimeout : undefined,
       minRequestBodyRate: o.minRequestBodyRate,
+      minResponseDataRate: o.minResponseDataRate,
+      rateGracePeriod: o.rateGracePeriod,
     })
     const base: EnvironBase = {
       serverName: o.serverName,
@@ -614,7 +620,7 @@ export class Server {
     return this.#native?.stats()?.runTime ?? 0
   }
 
-  /** Reset the statistics, as the original server's `clear_stats`. */
+  /** Reset the statistics, as the original server's `clear_stats`: the server's counts and every record of `Worker Threads`. */
   clearStats(): void {
     this.#native?.clearStats()
   }

@@ -246,12 +246,29 @@ export interface ServerOptions {
    */
   requestTimeout?: number
   /**
-   * Bytes per second a request body must average once 5 seconds have passed since the
-   * application first read it (Kestrel's `MinRequestBodyDataRate` and grace period); a slower
-   * body fails the read with `GH_ERR_BODY_TIMEOUT` (408), so a client that trickles cannot hold a
-   * pool slot. 0 turns the check off. Default is 240.
+   * Bytes per second a request body must average once {@link ServerOptions.rateGracePeriod}
+   * (5 seconds) has passed since the application first read it (Kestrel's
+   * `MinRequestBodyDataRate`); a slower body fails the read with `GH_ERR_BODY_TIMEOUT` (408), so
+   * a client that trickles cannot hold a pool slot. 0 turns the check off. Default is 240.
    */
   minRequestBodyRate?: number
+  /**
+   * Bytes per second a client must read an answer at (Kestrel's `MinResponseDataRate`): once the
+   * server has waited {@link ServerOptions.rateGracePeriod} (5 seconds) in all for the client to
+   * make room, its waits may not exceed the time the bytes sent so far earn at this rate. A slower
+   * reader is cut off and its request counted abandoned, as a reader that stops for `timeout` is,
+   * so a client that reads a little just before every `timeout` cannot hold an answer open
+   * without end. Only time spent waiting on the client counts, never the time the application
+   * takes to produce the answer; bytes the kernel buffers count as sent. 0 turns the check off.
+   * Default is 240.
+   */
+  minResponseDataRate?: number
+  /**
+   * Seconds a request body or an answer may be slower than {@link ServerOptions.minRequestBodyRate}
+   * or {@link ServerOptions.minResponseDataRate} at first (Kestrel's grace period). 0 applies the
+   * rates from the first byte. Default is 5.
+   */
+  rateGracePeriod?: number
   /**
    * What the application module exports, when the application is given by name (`MODULE[:EXPORT]`,
    * as `appThreads` needs): see {@link AppInterface}. An application passed as a value is a

@@ -58,6 +58,16 @@ pub struct Limits {
     /// How long a body may be slower than [`Limits::min_body_rate`] at first. Default is 5 seconds
     /// (Kestrel's grace period).
     pub body_rate_grace: Duration,
+    /// The least an answer must average, in bytes per second the client's socket takes, once
+    /// [`Limits::response_rate_grace`] of waiting on the socket has passed; a client that reads
+    /// slower than that is cut off and its request counted abandoned, so a reader that takes a
+    /// little just before every `timeout` cannot hold an answer open without end. Only time spent
+    /// waiting for the client counts, not the time the application takes to produce the answer.
+    /// 0 turns the check off. Default is 240 (Kestrel's `MinResponseDataRate`).
+    pub min_response_rate: u64,
+    /// How long an answer's writes may wait on the client before [`Limits::min_response_rate`]
+    /// applies. Default is 5 seconds (Kestrel's grace period).
+    pub response_rate_grace: Duration,
     /// The longest a request may take from its head to the end of its answer; past it the client
     /// gets 503 (or, once the answer started, a closed connection) and the pool slot is freed.
     /// `None` is no limit. Default is `None`.
@@ -78,6 +88,8 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             min_body_rate: 240,
             body_rate_grace: Duration::from_secs(5),
+            min_response_rate: 240,
+            response_rate_grace: Duration::from_secs(5),
             request_timeout: None,
         }
     }

@@ -71,6 +71,20 @@ impl Error {
         self.inner.kind
     }
 
+    /// The operating system's error number of the I/O error that caused this one (`errno` on
+    /// UNIX, a Windows error code on Windows), if an OS error caused it.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.inner
+            .cause
+            .as_ref()
+            .and_then(std::io::Error::raw_os_error)
+    }
+
+    /// The kind of the I/O error that caused this one, if one did.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        self.inner.cause.as_ref().map(std::io::Error::kind)
+    }
+
     /// True when the request body was over the configured limit.
     pub fn is_body_too_large(&self) -> bool {
         self.inner.kind == Kind::BodyTooLarge
@@ -130,5 +144,23 @@ mod tests {
         );
         assert_eq!(e.kind(), Kind::Bind);
         assert!(e.to_string().starts_with("cannot bind 127.0.0.1:1: "));
+    }
+
+    #[test]
+    fn the_os_error_of_the_cause_is_kept() {
+        let e = Error::io(
+            Kind::Bind,
+            "cannot bind 127.0.0.1:1",
+            std::io::Error::from_raw_os_error(98),
+        );
+        assert_eq!(e.raw_os_error(), Some(98));
+        let plain = Error::io(
+            Kind::Io,
+            "short write",
+            std::io::Error::from(std::io::ErrorKind::WriteZero),
+        );
+        assert_eq!(plain.raw_os_error(), None);
+        assert_eq!(plain.io_kind(), Some(std::io::ErrorKind::WriteZero));
+        assert_eq!(Error::new(Kind::Io, "x").io_kind(), None);
     }
 }

@@ -153,6 +153,16 @@ impl Pool {
         self.workers.lock().map(|w| w.clone()).unwrap_or_default()
     }
 
+    /// Set every worker's figures to zero; the records stay, one per slot that has run a
+    /// request. A request in flight is counted whole when it ends, as in the server's counts.
+    pub fn clear_stats(&self) {
+        for w in self.workers() {
+            for c in [&w.requests, &w.bytes_read, &w.bytes_written, &w.work_micros] {
+                c.store(0, Relaxed);
+            }
+        }
+    }
+
     /// The minimum number of slots.
     pub fn min(&self) -> usize {
         self.min
@@ -254,5 +264,20 @@ mod tests {
         assert_eq!(pool.size(), 5);
         assert_eq!(pool.shrink(10), 2);
         assert_eq!(pool.size(), 3);
+    }
+
+    #[tokio::test]
+    async fn clear_stats_zeroes_every_worker_record_and_keeps_it() {
+        let pool = Arc::new(Pool::new(2, None));
+        let (a, b) = (pool.acquire().await, pool.acquire().await);
+        a.worker().bytes_written.store(10, Relaxed);
+        drop((a, b));
+        pool.clear_stats();
+        let workers = pool.workers();
+        assert_eq!(workers.len(), 2);
+        for w in &workers {
+            let figures = [&w.requests, &w.bytes_read, &w.bytes_written, &w.work_micros];
+            assert!(figures.iter().all(|c| c.load(Relaxed) == 0));
+        }
     }
 }

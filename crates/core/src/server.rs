@@ -162,6 +162,13 @@ impl Server {
         &self.shared.stats
     }
 
+    /// Reset the statistics (the original server's `clear_stats`): the server's counters and
+    /// every worker's figures.
+    pub fn clear_stats(&self) {
+        self.shared.stats.clear();
+        self.shared.pool.clear_stats();
+    }
+
     /// The worker pool.
     pub fn pool(&self) -> &Pool {
         &self.shared.pool

@@ -1,10 +1,16 @@
 //! The one place where a core error kind becomes a stable JavaScript code.
 //!
 //! Native calls reject or throw with a message `GH_ERR_<KIND>: text`; the TypeScript layer
-//! (`src/errors.ts`) turns that prefix into the error's `code`.
+//! (`src/errors.ts`) turns that prefix into the error's `code`. An error an OS error caused,
+//! made on the JavaScript thread by [`to_js`], also carries that error's number as a property.
 
 use gatehouse_core::{Error, Kind};
-use napi::Status;
+use napi::bindgen_prelude::{JsObjectValue, JsValue};
+use napi::{Env, Status};
+
+/// The property of a native error object that holds the OS error number behind it
+/// (`raw_os_error`: `errno` on UNIX, a Windows error code on Windows).
+const OS_ERROR_PROPERTY: &str = "rawOsError";
 
 /// The stable code of an error kind.
 pub fn code(kind: Kind) -> &'static str {
@@ -27,6 +33,24 @@ pub fn code(kind: Kind) -> &'static str {
 /// A core error as a napi error carrying its code.
 pub fn to_napi(e: Error) -> napi::Error {
     napi::Error::new(Status::GenericFailure, format!("{}: {e}", code(e.kind())))
+}
+
+/// A core error as a JavaScript error object: `to_napi`'s message and, when an OS error caused
+/// it, that error's number as the `rawOsError` property (src/errors.ts makes `errno` and
+/// `osCode` of it). Needs the JavaScript thread, as a promise's settle callback has.
+pub fn to_js(env: &Env, e: Error) -> napi::Error {
+    let os_error = e.raw_os_error();
+    let plain = to_napi(e);
+    let Some(os_error) = os_error else {
+        return plain;
+    };
+    let reason = plain.reason.clone();
+    let made = env.create_error(plain).and_then(|mut obj| {
+        obj.set_named_property(OS_ERROR_PROPERTY, os_error)?;
+        Ok(napi::Error::from(obj.to_unknown()))
+    });
+    // Should the object not be made (the environment is going away), the message still says it.
+    made.unwrap_or_else(|_| napi::Error::new(Status::GenericFailure, reason))
 }
 
 /// The error for a request id that is no longer open.

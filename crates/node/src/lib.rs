@@ -107,6 +107,11 @@ pub struct NativeOptions {
     pub request_timeout: Option<f64>,
     /// Bytes per second a request body must average after its grace period; 0: no check.
     pub min_request_body_rate: Option<f64>,
+    /// Bytes per second an answer must average, counting the time its writes wait on the
+    /// client, after its grace period; 0: no check.
+    pub min_response_data_rate: Option<f64>,
+    /// Seconds a request body or an answer may be slower than its minimum rate at first.
+    pub rate_grace_period: Option<f64>,
 }
 
 /// The figures of one worker (pool slot).
@@ -288,6 +293,15 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
     if let Some(rate) = o.min_request_body_rate {
         c.limits.min_body_rate = bytes_option("minRequestBodyRate", rate, MAX_SAFE_INTEGER)? as u64;
     }
+    if let Some(rate) = o.min_response_data_rate {
+        c.limits.min_response_rate =
+            bytes_option("minResponseDataRate", rate, MAX_SAFE_INTEGER)? as u64;
+    }
+    if let Some(grace) = o.rate_grace_period {
+        let grace = seconds_option("rateGracePeriod", grace)?;
+        c.limits.body_rate_grace = grace;
+        c.limits.response_rate_grace = grace;
+    }
     if o.numthreads == 0 {
         return Err(errors::option(
             "invalid numthreads: expected an integer >= 1".into(),
@@ -426,12 +440,14 @@ impl NativeServer {
             Some(body) => Arc::new(StaticResponse { body: body.clone() }),
             None => bridge.clone(),
         };
-        env.spawn_future(async move {
+        // The promise settles on the JavaScript thread, where a bind error becomes an error
+        // object that carries its OS error number.
+        let started = async move {
             let server = match Server::start_with_log(config, dispatch, access_log) {
                 Ok(s) => s,
                 Err(e) => {
                     bridge.release_lanes();
-                    return Err(errors::to_napi(e));
+                    return Ok(Err(e));
                 }
             };
             let bound = match server.local_addr() {
@@ -449,8 +465,9 @@ impl NativeServer {
             if let Ok(mut s) = slot.lock() {
                 *s = Some(Arc::new(server));
             }
-            Ok(bound)
-        })
+            Ok(Ok(bound))
+        };
+        env.spawn_future_with_callback(started, |env, r| r.map_err(|e| errors::to_js(env, e)))
     }
 
     /// Stop gracefully within `grace_seconds`; resolves when every connection is closed.
@@ -480,7 +497,7 @@ impl NativeServer {
     ) -> Result<PromiseRaw<'env, ()>> {
         let config = ssl.as_ref().map(tls_from).transpose()?;
         let server = self.server.lock().ok().and_then(|s| s.clone());
-        env.spawn_future(async move {
+        let reloaded = async move {
             let Some(server) = server else {
                 return Err(napi::Error::new(
                     napi::Status::GenericFailure,
@@ -495,9 +512,10 @@ impl NativeServer {
                         napi::Status::GenericFailure,
                         format!("GH_ERR_INTERNAL: reload failed: {e}"),
                     )
-                })?
-                .map_err(errors::to_napi)
-        })
+                })
+        };
+        // Settled on the JavaScript thread: a file that cannot be read carries its OS error.
+        env.spawn_future_with_callback(reloaded, |env, r| r.map_err(|e| errors::to_js(env, e)))
     }
 
     /// The core's counters and the pool's figures.
@@ -567,11 +585,11 @@ impl NativeServer {
         })
     }
 
-    /// Reset the counters (the original server's `clear_stats`).
+    /// Reset the counters and every worker's figures (the original server's `clear_stats`).
     #[napi(catch_unwind)]
     pub fn clear_stats(&self) {
         if let Some(server) = self.running() {
-            server.stats().clear();
+            server.clear_stats();
         }
     }
 

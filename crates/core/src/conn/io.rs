@@ -10,6 +10,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
 
+use super::rate::WriteRate;
 use crate::body::ReadSide;
 use crate::listener::{ReadHalf, WriteHalf};
 use crate::proto::head::{self, Parse, ParsedHead, Reject};
@@ -172,12 +173,34 @@ pub(super) async fn write_all(
     parts: &[&[u8]],
     shared: &Shared,
 ) -> io::Result<usize> {
-    /// Poll `fut` once; only if it is not ready, give it `limit` to finish.
-    async fn stall_bound<F: Future>(fut: F, limit: Duration) -> Result<F::Output, ()> {
+    write_metered(wr, parts, shared, &mut WriteRate::unmetered()).await
+}
+
+/// [`write_all`] for a part of an answer: also cut off (`TimedOut`, as a stall) when the waits
+/// on the socket run past what `rate` allows, a client reading below the minimum data rate.
+pub(super) async fn write_metered(
+    wr: &mut WriteHalf,
+    parts: &[&[u8]],
+    shared: &Shared,
+    rate: &mut WriteRate,
+) -> io::Result<usize> {
+    /// Poll `fut` once; only if it is not ready, give it `limit` (or what `rate` still allows,
+    /// if less) to finish, and add the wait to `rate`.
+    async fn stall_bound<F: Future>(
+        fut: F,
+        limit: Duration,
+        rate: &mut WriteRate,
+    ) -> Result<F::Output, ()> {
         let mut fut = std::pin::pin!(fut);
         match std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
             Poll::Ready(r) => Ok(r),
-            Poll::Pending => timeout(limit, fut).await.map_err(drop),
+            Poll::Pending => {
+                let bound = rate.allowance().map_or(limit, |a| a.min(limit));
+                let began = Instant::now();
+                let r = timeout(bound, fut).await.map_err(drop);
+                rate.waited(began.elapsed());
+                r
+            }
         }
     }
     let limit = shared.config.limits.timeout;
@@ -191,12 +214,13 @@ pub(super) async fn write_all(
     let result = loop {
         if bufs.is_empty() {
             // TLS may keep records that did not fit the socket: push them out. TCP: nothing.
-            break stall_bound(wr.flush(), limit).await;
+            break stall_bound(wr.flush(), limit, rate).await;
         }
-        match stall_bound(wr.write_vectored(bufs), limit).await {
+        match stall_bound(wr.write_vectored(bufs), limit, rate).await {
             Ok(Ok(0)) => break Ok(Err(io::Error::from(io::ErrorKind::WriteZero))),
             Ok(Ok(n)) => {
                 written += n;
+                rate.took(n);
                 Stats::add(&shared.stats.bytes_written, n as u64);
                 IoSlice::advance_slices(&mut bufs, n);
             }

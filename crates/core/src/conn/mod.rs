@@ -6,6 +6,7 @@
 
 mod dispatch;
 mod io;
+mod rate;
 mod record;
 mod write;
 

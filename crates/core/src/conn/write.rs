@@ -5,7 +5,8 @@
 use std::io;
 
 use super::dispatch::Pending;
-use super::io::write_all;
+use super::io::{write_all, write_metered};
+use super::rate::WriteRate;
 use super::record::Outcome;
 use crate::body::BodyShared;
 use crate::config::Protocol;
@@ -72,10 +73,16 @@ pub(super) async fn write_response(
     // A write that fails means the client went away (or stopped reading past `timeout`): the
     // request was abandoned, whatever status its answer had.
     let lost = Outcome::abandoned;
+    // Every write of this answer (and of the answers held before it) is held to the minimum
+    // data rate together.
+    let mut rate = WriteRate::answer(&cfg.limits);
     let is_full = matches!(reply, Ok(Reply::Full(..)));
     if !is_full && !out.is_empty() {
         let held = std::mem::take(out);
-        if write_all(wr, &[&held], shared).await.is_err() {
+        if write_metered(wr, &[&held], shared, &mut rate)
+            .await
+            .is_err()
+        {
             return lost();
         }
     }
@@ -131,14 +138,14 @@ pub(super) async fn write_response(
             let body_len = body_bytes.len() as u64;
             let ok = if body_bytes.len() > COALESCE_LIMIT {
                 let held = std::mem::take(out);
-                write_all(wr, &[&held, body_bytes], shared).await
+                write_metered(wr, &[&held, body_bytes], shared, &mut rate).await
             } else {
                 out.extend_from_slice(body_bytes);
                 if hold && keep && out.len() < AHEAD_FLUSH {
                     Ok(0)
                 } else {
                     let held = std::mem::take(out);
-                    write_all(wr, &[&held], shared).await
+                    write_metered(wr, &[&held], shared, &mut rate).await
                 }
             };
             match ok {
@@ -166,10 +173,10 @@ pub(super) async fn write_response(
                 &cfg.server_software,
                 &mut head_out,
             );
-            let Ok(head_bytes) = write_all(wr, &[&head_out], shared).await else {
+            let Ok(head_bytes) = write_metered(wr, &[&head_out], shared, &mut rate).await else {
                 return lost();
             };
-            let (end, body_bytes) = write_stream(wr, rx, framing, shared).await;
+            let (end, body_bytes) = write_stream(wr, rx, framing, shared, &mut rate).await;
             Outcome {
                 keep: end == StreamEnd::Whole && keep,
                 status: head.status(),
@@ -193,12 +200,13 @@ pub(super) enum StreamEnd {
     Lost,
 }
 
-/// Write the body of a streamed response, and say how it ended.
+/// Write the body of a streamed response, held to `rate`, and say how it ended.
 pub(super) async fn write_stream(
     wr: &mut WriteHalf,
     mut rx: StreamReceiver,
     framing: Framing,
     shared: &Shared,
+    rate: &mut WriteRate,
 ) -> (StreamEnd, u64) {
     let mut sent: u64 = 0;
     let mut next: Option<StreamEvent> = None;
@@ -212,10 +220,12 @@ pub(super) async fn write_stream(
             None | Some(StreamEvent::Abort) => return (StreamEnd::Cut, sent),
             Some(StreamEvent::End) => {
                 let end = match framing {
-                    Framing::Chunked => match write_all(wr, &[b"0\r\n\r\n"], shared).await {
-                        Ok(_) => StreamEnd::Whole,
-                        Err(_) => StreamEnd::Lost,
-                    },
+                    Framing::Chunked => {
+                        match write_metered(wr, &[b"0\r\n\r\n"], shared, rate).await {
+                            Ok(_) => StreamEnd::Whole,
+                            Err(_) => StreamEnd::Lost,
+                        }
+                    }
                     Framing::Length(n) if sent == n => StreamEnd::Whole,
                     Framing::Length(_) | Framing::Close => StreamEnd::Cut,
                     Framing::Empty => StreamEnd::Whole,
@@ -249,14 +259,14 @@ pub(super) async fn write_stream(
                     Framing::Empty => Ok(0),
                     Framing::Close => {
                         parts.extend(chunks.iter().map(|c| &c[..]));
-                        write_all(wr, &parts, shared).await
+                        write_metered(wr, &parts, shared, rate).await
                     }
                     Framing::Chunked => {
                         chunk_header(&mut header, total);
                         parts.push(&header);
                         parts.extend(chunks.iter().map(|c| &c[..]));
                         parts.push(b"\r\n");
-                        write_all(wr, &parts, shared).await
+                        write_metered(wr, &parts, shared, rate).await
                     }
                     Framing::Length(n) => {
                         let mut room = n.saturating_sub(sent) as usize;
@@ -265,7 +275,7 @@ pub(super) async fn write_stream(
                             parts.push(&c[..take]);
                             room -= take;
                         }
-                        let r = write_all(wr, &parts, shared).await;
+                        let r = write_metered(wr, &parts, shared, rate).await;
                         if total as u64 > n.saturating_sub(sent) {
                             // More than the declared Content-Length: cut here.
                             return (StreamEnd::Cut, n);
