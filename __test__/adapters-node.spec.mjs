@@ -296,3 +296,38 @@ test('a client that leaves while the handler has not answered yet gets "close" o
   await new Promise((r) => setTimeout(r, 100))
   t.is(closed.length, 1)
 })
+
+/** Run `handler` on node:http (port 0); resolves its port, closed when the test ends. */
+async function onNodeHttp(t, handler) {
+  const server = http.createServer(handler)
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  return server.address().port
+}
+
+test('after the response finished, res.socket and res.connection are null and writableFinished is true, as on node:http', async (t) => {
+  const observe = (seen) => (req, res) => {
+    seen.before = { socket: res.socket !== null, connection: res.connection !== null, writableFinished: res.writableFinished }
+    res.on('finish', () => {
+      seen.onFinish = { socket: res.socket, writableFinished: res.writableFinished }
+    })
+    res.on('close', () => {
+      seen.onClose = { socket: res.socket, connection: res.connection, writableFinished: res.writableFinished, writableEnded: res.writableEnded }
+      seen.done()
+    })
+    res.end('ok')
+  }
+  const run = async (port, seen) => {
+    const closed = new Promise((resolve) => (seen.done = resolve))
+    await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    await closed
+    delete seen.done
+    return seen
+  }
+  const onGatehouse = {}
+  const { port } = await makeServer(t, fromNodeHandler(observe(onGatehouse)))
+  const onNode = {}
+  const nodePort = await onNodeHttp(t, observe(onNode))
+  t.deepEqual(await run(port, onGatehouse), await run(nodePort, onNode))
+  t.deepEqual(onGatehouse.onClose, { socket: null, connection: null, writableFinished: true, writableEnded: true })
+})

@@ -334,9 +334,6 @@ function bindFailure(e: Error, flag: string, bind: BindAddr): string {
   if (Array.isArray(bind) && isErrno(errno, 'EADDRNOTAVAIL')) {
     return `cannot listen on ${where}: ${bind[0]} is not an address of this machine; use 127.0.0.1, 0.0.0.0 (every IPv4 address), [::] or one of its addresses`
   }
-  if (/is not an IP address/.test(e.message)) {
-    return `cannot listen on ${where}: ${flag} takes an IP address, not a host name: 127.0.0.1 (this machine only), 0.0.0.0 (every IPv4 address) or [::]`
-  }
   return `${flag} ${where}: ${e.message}`
 }
 
@@ -353,7 +350,6 @@ function serverFailure(e: unknown, flag: string, bind: BindAddr): CliError {
       // The Server names its options (numthreads); the user typed flags (--threads).
       const m = /^invalid ([\w.]+): (.*)$/.exec(firstLine)
       const named = m && FLAG_OF[m[1] as string]
-      if (/bind host .* is not an IP address/.test(firstLine)) return new CliError(bindFailure(e, flag, bind), 2, e)
       const log = /^cannot open the access log (.+): ([^:]+)$/.exec(firstLine)
       if (log) {
         const file = log[1] as string

@@ -1,4 +1,6 @@
 /** The Server: options, start/serve/stop, statistics. HTTP itself lives in the Rust core. */
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { join, resolve as resolvePath } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -251,6 +253,20 @@ function checkBind(bind: BindAddr): void {
   }
 }
 
+/**
+ * The IP address to bind for `host`: an IP address as it is; a host name resolved as node's
+ * `server.listen(port, host)` resolves it (`dns.lookup`, the first address it gives).
+ */
+async function bindHost(host: string): Promise<string> {
+  if (isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0) return host
+  try {
+    return (await lookup(host)).address
+  } catch (e) {
+    const why = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e)
+    throw new GatehouseError('GH_ERR_BIND', `bind host ${JSON.stringify(host)} does not resolve to an address (${why})`)
+  }
+}
+
 /** The worker pool, live: its figures and the operator's controls. */
 export interface Pool {
   /** The minimum number of slots (numthreads). */
@@ -327,7 +343,7 @@ export class Server {
   #served: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined
 
   /**
-   * @param bindAddr `[host, port]` (IPv4 or IPv6; port 0 picks a free port) or a UNIX socket path.
+   * @param bindAddr `[host, port]` (an IPv4 or IPv6 address, or a host name resolved as `server.listen` resolves it: the first address `dns.lookup` gives; port 0 picks a free port) or a UNIX socket path.
    * @param app The application.
    * @param options See {@link ServerOptions}.
    */
@@ -375,7 +391,7 @@ export class Server {
     const o = this.#options
     const bind = this.#bind
     const native = new binding.NativeServer({
-      host: Array.isArray(bind) ? bind[0] : undefined,
+      host: Array.isArray(bind) ? await bindHost(bind[0]) : undefined,
       port: Array.isArray(bind) ? bind[1] : undefined,
       path: typeof bind === 'string' ? bind : undefined,
       fd: typeof bind === 'object' && !Array.isArray(bind) ? bind.fd : undefined,

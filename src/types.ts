@@ -169,7 +169,7 @@ export interface SslOptions extends SslIdentity {
 }
 
 /**
- * Where to listen: `[host, port]` (port 0 picks a free one), a UNIX socket path, or `{ fd }` for a
+ * Where to listen: `[host, port]` (host an IP address or a name such as `localhost`, resolved as node's `listen` resolves it; port 0 picks a free one), a UNIX socket path, or `{ fd }` for a
  * listening socket inherited from a service manager (systemd socket activation).
  */
 export type BindAddr = [string, number] | string | { fd: number }

@@ -256,9 +256,30 @@ class Exchange {
   }
 }
 
+/**
+ * Whether `writableFinished` of a finished response whose socket is detached reads true on this
+ * Node line (its getter: `finished`, nothing buffered, no socket left). Node 24 reads a private
+ * field there instead, which this adapter never sets; there the response is given an own
+ * `writableFinished` once finished. Asked once, of a response as the adapter leaves it.
+ */
+const finishedReadsTrue = ((): boolean => {
+  const res = new ServerResponse(new IncomingMessage(null as never)) as ServerResponse & { finished: boolean }
+  res.finished = true
+  detachSocket(res)
+  return res.writableFinished
+})()
+
+/** As node:http does once a response has finished: `res.socket` and `res.connection` are null. */
+function detachSocket(res: ServerResponse): void {
+  ;(res as unknown as { socket: unknown }).socket = null
+}
+
 function emitFinish(ex: Exchange): void {
-  ex.res.emit('prefinish')
-  ex.res.emit('finish')
+  const res = ex.res
+  res.emit('prefinish')
+  detachSocket(res)
+  if (!finishedReadsTrue) Object.defineProperty(res, 'writableFinished', { value: true, configurable: true })
+  res.emit('finish')
   process.nextTick(emitClose, ex)
 }
 
