@@ -1,12 +1,14 @@
 // fromNodeHandler: a Node-style (req, res) handler as a WSGI-style app, through real sockets.
 import http from 'node:http'
 import net from 'node:net'
+import { createRequire } from 'node:module'
 
 import test from 'ava'
 
 import { eventually, gatehouse, makeServer, parseResponses, raw } from './helpers.mjs'
 
 const { fromNodeHandler } = gatehouse
+const require = createRequire(import.meta.url)
 
 test('req and res are real IncomingMessage and ServerResponse instances with the request on them', async (t) => {
   let seen
@@ -330,4 +332,36 @@ test('after the response finished, res.socket and res.connection are null and wr
   const nodePort = await onNodeHttp(t, observe(onNode))
   t.deepEqual(await run(port, onGatehouse), await run(nodePort, onNode))
   t.deepEqual(onGatehouse.onClose, { socket: null, connection: null, writableFinished: true, writableEnded: true })
+})
+
+test('a 3 MiB body read with for await, with pipe() and with "readable" events arrives whole each way', async (t) => {
+  const body = Buffer.alloc(3 * 1024 * 1024)
+  for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff
+  const sha = (b) => require('node:crypto').createHash('sha256').update(b).digest('hex')
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler(async (req, res) => {
+      const parts = []
+      if (req.url === '/iterate') {
+        for await (const piece of req) parts.push(piece)
+      } else if (req.url === '/pipe') {
+        const { PassThrough } = require('node:stream')
+        const through = new PassThrough()
+        through.on('data', (d) => parts.push(d))
+        await new Promise((resolve) => req.pipe(through).on('end', resolve))
+      } else {
+        await new Promise((resolve) => {
+          req.on('readable', () => {
+            for (let piece = req.read(); piece !== null; piece = req.read()) parts.push(piece)
+          })
+          req.on('end', resolve)
+        })
+      }
+      res.end(sha(Buffer.concat(parts)))
+    }),
+  )
+  for (const way of ['/iterate', '/pipe', '/readable']) {
+    const r = await fetch(`http://127.0.0.1:${port}${way}`, { method: 'POST', body })
+    t.is(await r.text(), sha(body), way)
+  }
 })

@@ -104,9 +104,6 @@ class GatehouseSocket extends EventEmitter {
 
 const kExchange = Symbol('gatehouse.exchange')
 
-/** Where ServerResponse keeps its headers: `{ lower: [name, value] }` (stable since Node 12; the public API is the fallback). */
-const kOutHeaders = Object.getOwnPropertySymbols(new ServerResponse(new IncomingMessage(null as never))).find((s) => s.description === 'kOutHeaders')
-
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer'])
 
 function pushHeader(out: Array<[string, string]>, lower: string, name: string, value: unknown): void {
@@ -119,13 +116,27 @@ function pushHeader(out: Array<[string, string]>, lower: string, name: string, v
 
 function responseHeaders(res: ServerResponse): Array<[string, string]> {
   const out: Array<[string, string]> = []
-  const stored = kOutHeaders ? ((res as unknown as Record<symbol, Record<string, [string, unknown]> | null>)[kOutHeaders] ?? null) : undefined
-  if (stored !== undefined) {
-    if (stored !== null) for (const lower in stored) pushHeader(out, lower, (stored[lower] as [string, unknown])[0], (stored[lower] as [string, unknown])[1])
-    return out
-  }
+  // getRawHeaderNames() is public since Node 15; @types/node does not declare it.
   for (const name of (res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames()) pushHeader(out, name.toLowerCase(), name, res.getHeader(name))
   return out
+}
+
+/**
+ * Whether Node's `headersSent`, `setHeader` and the rest read `_header` on this line (they have
+ * since Node 0.x; no public API marks a head sent without a socket). Where they do, `_header` is
+ * set once the head is fixed, so `setHeader` throws ERR_HTTP_HEADERS_SENT as on node:http; where
+ * not, `headersSent` becomes an own property (and `setHeader` no longer throws).
+ */
+const headerMarksSent = ((): boolean => {
+  const res = new ServerResponse(new IncomingMessage(null as never)) as unknown as { _header: unknown; headersSent: boolean }
+  res._header = 'probe'
+  return res.headersSent
+})()
+
+/** The head of `res` is fixed: headersSent is true from here on. */
+function markHeadSent(res: Res): void {
+  if (headerMarksSent) (res as unknown as { _header: string })._header = 'gatehouse'
+  else Object.defineProperty(res, 'headersSent', { value: true, configurable: true })
 }
 
 type Callback = (err?: Error | null) => void
@@ -142,6 +153,8 @@ class Exchange {
    * whether or not they wait for it): `write()` returns false until it resolves, then 'drain'.
    */
   draining: Promise<void> | undefined = undefined
+  /** writeHead() has fixed the head. */
+  headSent = false
   /** Listening to the signal already. */
   watching = false
   /** 'close' is emitted or on its way. */
@@ -299,10 +312,11 @@ function headersSentError(): Error {
 
 // ===== the own methods of each ServerResponse =====
 
-type Res = ServerResponse & { _header: string | null; finished: boolean; _implicitHeader(): void; [kExchange]: Exchange }
+type Res = ServerResponse & { finished: boolean; _implicitHeader(): void; [kExchange]: Exchange }
 
 function writeHead(this: Res, statusCode: number, reason?: unknown, headers?: unknown): Res {
-  if (this._header) throw headersSentError()
+  const ex = exchangeOf(this)
+  if (ex.headSent) throw headersSentError()
   if (typeof reason !== 'string') {
     headers = reason
     reason = undefined
@@ -320,13 +334,19 @@ function writeHead(this: Res, statusCode: number, reason?: unknown, headers?: un
     const h = headers as Record<string, string | number | string[]>
     for (const k in h) if (h[k] !== undefined) this.setHeader(k, h[k] as string)
   }
-  // headersSent is !!_header in Node: from here on setHeader() throws as it would there.
-  this._header = 'gatehouse'
+  ex.headSent = true
+  markHeadSent(this)
   return this
 }
 
-function implicitHeader(this: Res): void {
-  this.writeHead(this.statusCode)
+/** The head as it stands, when write() or end() comes before writeHead(). */
+function implicitHeader(res: Res): void {
+  if (!exchangeOf(res).headSent) res.writeHead(res.statusCode)
+}
+
+/** `res._implicitHeader()`, which middleware such as `compression` calls. */
+function implicitHeaderMethod(this: Res): void {
+  implicitHeader(this)
 }
 
 /** write(chunk[, encoding][, callback]) and end(...) take their arguments the same way. */
@@ -366,7 +386,7 @@ function write(this: Res, chunk: unknown, encoding?: unknown, cb?: unknown): boo
     return false
   }
   const data = asBytes(chunk, encoding)
-  if (!this._header) this._implicitHeader()
+  implicitHeader(this)
   if (chunkLength(data) === 0) {
     if (typeof cb === 'function') process.nextTick(cb as Callback)
     return ex.draining === undefined
@@ -386,7 +406,7 @@ function end(this: Res, chunk?: unknown, encoding?: unknown, cb?: unknown): Res 
   if (typeof cb === 'function') this.once('finish', cb as () => void)
   if (this.finished) return this
   const data = chunk === undefined || chunk === null ? undefined : asBytes(chunk, encoding)
-  if (!this._header) this._implicitHeader()
+  implicitHeader(this)
   this.finished = true
   if (ex.write === undefined) {
     // Nothing streamed yet: the whole answer in one native call, with Content-Length.
@@ -406,7 +426,7 @@ function end(this: Res, chunk?: unknown, encoding?: unknown, cb?: unknown): Res 
 }
 
 function flushHeaders(this: Res): void {
-  if (!this._header) this._implicitHeader()
+  implicitHeader(this)
   // WSGI sends the head with the first body bytes; committing now fixes the headers.
   exchangeOf(this).stream()
 }
@@ -437,8 +457,11 @@ function readBody(this: Req): void {
       if (piece.length === 0) {
         this.complete = true
         this.push(null)
-      } else {
-        this.push(piece)
+      } else if (this.push(piece)) {
+        // Room for more: read on. IncomingMessage keeps Readable from asking again after a
+        // piece (its socket pushes by itself), so the pull goes on from here while push() has
+        // room, and from the next _read() once the reader drained what is buffered.
+        readBody.call(this)
       }
     },
     (e: unknown) => {
@@ -490,9 +513,6 @@ function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
   req.rawHeaders = raw
   if (hasBody(environ)) {
     req._read = readBody
-    // IncomingMessage sets this because its socket pushes on its own; here reads are pulled, so
-    // Readable must be free to ask for more after each piece.
-    ;(req as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = false
   } else {
     // As Node does for a request without a body: complete, and the stream ends at the first
     // read (pushing the end now would schedule a tick per request for a body nobody reads).
@@ -531,7 +551,7 @@ export function fromNodeHandler(handler: NodeHandler): App {
       res[kExchange] = ex
       ;(res as unknown as { socket: unknown }).socket = socket
       own.writeHead = writeHead
-      res._implicitHeader = implicitHeader
+      res._implicitHeader = implicitHeaderMethod
       own.write = write
       own.end = end
       res.flushHeaders = flushHeaders
