@@ -128,6 +128,7 @@ export interface NativeOptions {
   numthreads: number
   /** -1 for no limit. */
   maxThreads: number
+  /** The `Server` response header (the `serverHeader` option); empty: none. */
   serverSoftware: string
   /** Requests that may wait for a slot before 503. */
   maxQueue: number

@@ -41,6 +41,8 @@ Options:
   --pid FILE                      write the process id to FILE (removed on exit)
   --access-log -|FILE             write an access log to stdout (-) or FILE (default: off)
   --access-log-format F           common or combined (default combined)
+  --server-header VALUE           the Server response header when the app sets none
+                                  (default gatehouse/VERSION; '' for none)
   --proxy-protocol                expect a PROXY protocol v1/v2 header on each connection
   --forwarded-allow-ips LIST      comma-separated peers whose X-Forwarded-For/-Proto are
                                   trusted ('*' for any, 'unix' for UNIX socket peers)
@@ -220,6 +222,9 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
         options.accessLogFormat = v
         break
       }
+      case '--server-header':
+        options.serverHeader = value() ?? ''
+        break
       case '--proxy-protocol':
         options.proxyProtocol = true
         break
@@ -290,6 +295,7 @@ const FLAG_OF: Record<string, string> = {
   maxConnections: '--max-connections',
   socketMode: '--umask',
   accessLog: '--access-log',
+  serverHeader: '--server-header',
   forwardedAllowIps: '--forwarded-allow-ips',
 }
 

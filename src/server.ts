@@ -145,6 +145,7 @@ interface Resolved {
   numthreads: number
   maxThreads: number
   serverName: string
+  serverHeader: string
   requestQueueSize: number
   timeout: number
   shutdownTimeout: number
@@ -190,6 +191,7 @@ function resolve(o: ServerOptions): Resolved {
     numthreads,
     maxThreads,
     serverName: o.serverName ?? hostname(),
+    serverHeader: headerValue('serverHeader', o.serverHeader, SERVER_SOFTWARE),
     requestQueueSize: integer('requestQueueSize', o.requestQueueSize, 1, 511, 65535),
     timeout: seconds('timeout', o.timeout, 10),
     shutdownTimeout: o.shutdownTimeout === 0 ? 0 : seconds('shutdownTimeout', o.shutdownTimeout, 5),
@@ -214,6 +216,16 @@ function resolve(o: ServerOptions): Resolved {
     interface: oneOf('interface', o.interface, ['auto', 'wsgi', 'fetch', 'node'] as const, 'auto'),
     ssl: sslOptions(o.ssl),
   }
+}
+
+/** A header value option: printable ASCII (and HTAB) as the core sends it unchanged; '' allowed. */
+function headerValue(name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== 'string' || /[^\t\x20-\x7e]/.test(value)) {
+    throw invalid(`invalid ${name}: expected a header value (printable ASCII; '' for none), got ${JSON.stringify(value)}`)
+  }
+  return value
 }
 
 function stringList(name: string, value: unknown): string[] {
@@ -404,7 +416,7 @@ export class Server {
       shutdownTimeout: o.shutdownTimeout,
       numthreads: o.numthreads,
       maxThreads: o.maxThreads,
-      serverSoftware: SERVER_SOFTWARE,
+      serverSoftware: o.serverHeader,
       maxQueue: o.maxQueue,
       maxConnections: o.maxConnections,
       reusePort: o.reusePort,

@@ -186,6 +186,11 @@ export interface ServerOptions {
   maxThreads?: number
   /** SERVER_NAME. Default is the machine's host name. */
   serverName?: string
+  /**
+   * The `Server` response header, sent when the application sets none (also on the server's own
+   * answers: 400, 503...); `''` sends none. Default is `gatehouse/VERSION` (`SERVER_SOFTWARE`).
+   */
+  serverHeader?: string
   /** The listen backlog. Default is 511 (as node:http; the original server's 5 overflows under a burst of connects). */
   requestQueueSize?: number
   /**

@@ -81,6 +81,7 @@ pub struct NativeOptions {
     pub numthreads: u32,
     /// -1 for no limit.
     pub max_threads: i32,
+    /// The `Server` response header (the `serverHeader` option); empty: none.
     pub server_software: String,
     /// Requests that may wait for a slot before 503.
     pub max_queue: u32,
@@ -299,6 +300,15 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
     } else {
         Some(o.max_threads as usize)
     };
+    if o.server_software
+        .chars()
+        .any(|c| !c.is_ascii() || (c.is_ascii_control() && c != '\t'))
+    {
+        return Err(errors::option(format!(
+            "invalid serverHeader: {:?} is not a header value (printable ASCII)",
+            o.server_software
+        )));
+    }
     c.server_software = o.server_software.clone();
     c.max_queue = o.max_queue as usize;
     c.max_connections = usize::try_from(o.max_connections).ok();

@@ -255,7 +255,7 @@ pub(crate) fn encode_head(
     out.extend_from_slice(&head.status_line);
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&head.fields);
-    if !head.has_server {
+    if !head.has_server && !server.is_empty() {
         out.extend_from_slice(b"Server: ");
         out.extend_from_slice(server.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -404,6 +404,21 @@ mod tests {
             s.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nServer: gh\r\nDate: ")
         );
         assert!(s.ends_with("GMT\r\nContent-Length: 5\r\n\r\n"));
+    }
+
+    #[test]
+    fn an_empty_server_value_sends_no_server_header() {
+        let head = ResponseHead::from_app("200 OK", []).unwrap();
+        let ans = Answer {
+            http11: true,
+            is_head: false,
+            keep_alive: true,
+        };
+        let mut out = Vec::new();
+        encode_head(&head, &ans, Framing::Length(0), Some(0), true, "", &mut out);
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{s}");
+        assert!(!s.to_ascii_lowercase().contains("server:"), "{s}");
     }
 
     #[test]
