@@ -20,8 +20,11 @@ export declare class NativeLane {
    * answer's place in this flush. `attached` holds the large bodies the records refer to.
    */
   flush(answers: Buffer | undefined | null, len: number, attached?: Array<Buffer> | undefined | null): Buffer | null
-  /** Start a streamed response (status and headers). Borrows the request. */
-  startResponse(id: number, status: string, headers: Array<string>): void
+  /**
+   * Start a streamed response (status and headers; `frameAsNode`: framed as node:http frames
+   * its answers). Borrows the request.
+   */
+  startResponse(id: number, status: string, headers: Array<string>, frameAsNode?: boolean | undefined | null): void
   /**
    * Queue a chunk of a streamed response, after every chunk before it. Returns false once
    * the stream's window is full: the caller should await `drain(id)` before writing more

@@ -365,3 +365,69 @@ test('a 3 MiB body read with for await, with pipe() and with "readable" events a
     t.is(await r.text(), sha(body), way)
   }
 })
+
+/** The head of the first answer to `request` on `port`, without its Date line. */
+async function headWithoutDate(port, request) {
+  const { data } = await raw(port, request, { idleMs: 300 })
+  const text = data.toString('latin1')
+  return text.slice(0, text.indexOf('\r\n\r\n') + 4).replace(/\r\nDate: [^\r]*/, '')
+}
+
+test('answers carry the head node:http sends, byte for byte apart from Date: Connection and Keep-Alive, no Server', async (t) => {
+  const handler = (req, res) => {
+    res.setHeader('Content-Type', 'text/plain')
+    if (req.url === '/stream') {
+      res.write('a')
+      setTimeout(() => res.end('b'), 10)
+    } else {
+      res.end('hi')
+    }
+  }
+  // node:http's keepAliveTimeout is 5 s by default; gatehouse's is its timeout option.
+  const { port } = await makeServer(t, fromNodeHandler(handler), { timeout: 5 })
+  const nodePort = await onNodeHttp(t, handler)
+  const requests = {
+    'HTTP/1.1 keep-alive': 'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    'HTTP/1.1 streamed': 'GET /stream HTTP/1.1\r\nHost: x\r\n\r\n',
+    'HTTP/1.1 Connection: close': 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'HTTP/1.1 streamed, Connection: close': 'GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  }
+  for (const [what, request] of Object.entries(requests)) {
+    const ours = await headWithoutDate(port, request)
+    const theirs = await headWithoutDate(nodePort, request)
+    t.is(ours, theirs, what)
+  }
+  t.is(await headWithoutDate(port, requests['HTTP/1.1 keep-alive']), 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n')
+  // HTTP/1.0 differs on purpose: node:http answers it with HTTP/1.1 on the status line, and frames
+  // a 1.0 answer by the close unless the handler set Content-Length itself (so it closes a 1.0
+  // keep-alive connection); the core knows the length of a whole answer, sends it, and keeps a
+  // 1.0 keep-alive connection, saying so as node says it.
+  t.is(await headWithoutDate(port, 'GET / HTTP/1.0\r\n\r\n'), 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 2\r\n\r\n')
+  t.is(
+    await headWithoutDate(port, 'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'),
+    'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n',
+  )
+})
+
+test('a Node-style answer sends the Server header its handler sets, and WSGI answers on the same server keep theirs', async (t) => {
+  const node = fromNodeHandler((req, res) => {
+    if (req.url === '/named') res.setHeader('Server', 'mine')
+    res.end('n')
+  })
+  const wsgi = (_e, sr) => {
+    sr('200 OK', [])
+    return ['w']
+  }
+  const { port } = await makeServer(t, (e, sr) => (e.PATH_INFO.startsWith('/wsgi') ? wsgi(e, sr) : node(e, sr)))
+  const close = (path) => `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`
+  t.notRegex(await headWithoutDate(port, close('/')), /\r\nServer:/i)
+  t.regex(await headWithoutDate(port, close('/named')), /\r\nServer: mine\r\n/)
+  const w = await headWithoutDate(port, close('/wsgi'))
+  t.regex(w, /\r\nServer: gatehouse\//)
+  t.regex(w, /\r\nContent-Length: 1\r\nConnection: close\r\n\r\n$/)
+  // Answers alternating between the two framings on one connection (the same-head reuse must tell them apart).
+  const { data } = await raw(port, ['/', '/wsgi', '/', '/wsgi'].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''), { idleMs: 300 })
+  const heads = data.toString('latin1').split(/\r\n\r\n[nw]/).slice(0, 4)
+  t.deepEqual(heads.map((h) => /\r\nServer:/.test(h)), [false, true, false, true])
+  t.deepEqual(heads.map((h) => /\r\nKeep-Alive: timeout=5\r\n/.test(h)), [true, false, true, false])
+})

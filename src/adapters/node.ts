@@ -18,6 +18,8 @@ import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http'
 import { GatehouseError } from '../errors'
 import type { App, Body, Chunk, Environ, StartResponse, Write } from '../types'
 
+import { kFrameAsNode, type MarkedHeaders } from '../framing'
+
 import { headerName } from './headers'
 
 /** A Node-style request listener, as `http.createServer` takes it. */
@@ -114,8 +116,10 @@ function pushHeader(out: Array<[string, string]>, lower: string, name: string, v
   else out.push([name, String(value)])
 }
 
+/** The head as node:http would frame it: the headers set on `res`, marked {@link kFrameAsNode}. */
 function responseHeaders(res: ServerResponse): Array<[string, string]> {
-  const out: Array<[string, string]> = []
+  const out: MarkedHeaders = []
+  out[kFrameAsNode] = true
   // getRawHeaderNames() is public since Node 15; @types/node does not declare it.
   for (const name of (res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames()) pushHeader(out, name.toLowerCase(), name, res.getHeader(name))
   return out
@@ -532,7 +536,10 @@ function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
  * `remotePort` and `encrypted`. `res` is an `http.ServerResponse`: `statusCode`,
  * `setHeader`/`getHeader`, `writeHead`, `write` (false and then `'drain'` when the client is
  * slow), `end`, `headersSent`, `flushHeaders`, `'finish'` and `'close'`. A response ended
- * without earlier writes is one whole answer with Content-Length; otherwise it streams.
+ * without earlier writes is one whole answer with Content-Length; otherwise it streams. Answers
+ * are framed as node:http frames them: `Connection: keep-alive` and `Keep-Alive: timeout=N` (N: the
+ * `timeout` option) on a kept-alive connection, `Connection: close` otherwise, and no `Server`
+ * header unless the handler sets one.
  * Upgrades (WebSocket), writing to `res.socket` and trailers are not supported: they throw an
  * error saying so. A handler that throws (or returns a rejected promise) before the response
  * began gets a 500, as any app.

@@ -393,14 +393,17 @@ impl NativeServer {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .collect();
+        let config = config_from(&options)?;
+        // As node: the whole seconds of the keep-alive timeout.
+        let keep_alive_secs = config.limits.timeout.as_secs();
         Ok(NativeServer {
-            config: config_from(&options)?,
+            config,
             access_log: access_log_from(&options),
             static_response: options
                 .static_response
                 .as_ref()
                 .map(|s| Bytes::from(s.clone().into_bytes())),
-            bridge: Bridge::new(trusted),
+            bridge: Bridge::new(trusted, keep_alive_secs),
             server: Arc::new(Mutex::new(None)),
         })
     }
