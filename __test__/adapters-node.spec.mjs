@@ -40,7 +40,7 @@ test('req and res are real IncomingMessage and ServerResponse instances with the
     url: '/a%20b?x=1',
     httpVersion: '1.1',
     headers: { host: 'h.test', 'x-many': '1, 2', connection: 'close' },
-    rawHeaders: ['host', 'h.test', 'x-many', '1, 2', 'connection', 'close'],
+    rawHeaders: ['Host', 'h.test', 'X-Many', '1', 'X-Many', '2', 'Connection', 'close'],
     remoteAddress: '127.0.0.1',
     remotePort: 'number',
     encrypted: undefined,
@@ -430,4 +430,55 @@ test('a Node-style answer sends the Server header its handler sets, and WSGI ans
   const heads = data.toString('latin1').split(/\r\n\r\n[nw]/).slice(0, 4)
   t.deepEqual(heads.map((h) => /\r\nServer:/.test(h)), [false, true, false, true])
   t.deepEqual(heads.map((h) => /\r\nKeep-Alive: timeout=5\r\n/.test(h)), [true, false, true, false])
+})
+
+test('repeated request headers reach the handler as on node:http: headers, rawHeaders, headersDistinct and trailers', async (t) => {
+  const observe = (seen) => (req, res) => {
+    seen.push({ headers: { ...req.headers }, rawHeaders: req.rawHeaders, headersDistinct: { ...req.headersDistinct }, trailers: req.trailers, trailersDistinct: req.trailersDistinct })
+    res.end('ok')
+  }
+  const request =
+    'GET / HTTP/1.1\r\nHost: h.test\r\nContent-Type: text/plain\r\ncontent-type: application/json\r\nSet-Cookie: a=1\r\nX-Many: 1\r\n' +
+    'Cookie: a=1\r\nset-cookie: b=2\r\nCookie: b=2\r\nUser-Agent: one\r\nUser-Agent: two\r\nX-many: 2\r\nAuthorization: A\r\nauthorization: B\r\n' +
+    'Referer: r1\r\nReferer: r2\r\nAccept: x\r\nAccept: y\r\nX_Under: u\r\nConnection: close\r\n\r\n'
+  const ours = []
+  const { port } = await makeServer(t, fromNodeHandler(observe(ours)))
+  await raw(port, request)
+  const theirs = []
+  await raw(await onNodeHttp(t, observe(theirs)), request)
+  t.is(ours.length, 1)
+  t.deepEqual(ours, theirs)
+  t.deepEqual(ours[0].headers['set-cookie'], ['a=1', 'b=2'])
+  t.is(ours[0].headers['content-type'], 'text/plain')
+  t.is(ours[0].headers.cookie, 'a=1; b=2')
+})
+
+test('a single Set-Cookie request header is an array on node:http and here', async (t) => {
+  const ours = []
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      ours.push(req.headers['set-cookie'])
+      res.end()
+    }),
+  )
+  await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nSet-Cookie: only=1\r\nConnection: close\r\n\r\n')
+  t.deepEqual(ours, [['only=1']])
+})
+
+test('the WSGI environ keeps its CGI joining beside gatehouse.rawHeaders, the lines as sent', async (t) => {
+  let seen
+  const { port } = await makeServer(t, (environ, sr) => {
+    seen = { cookie: environ.HTTP_COOKIE, many: environ.HTTP_X_MANY, type: environ.CONTENT_TYPE, under: environ.HTTP_X_UNDER, raw: environ['gatehouse.rawHeaders'] }
+    sr('200 OK', [])
+    return []
+  })
+  await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nX-Many: 1\r\nContent-Type: a\r\ncookie: b=2\r\nx-many: 2\r\nContent-type: b\r\nX_Under: u\r\nConnection: close\r\n\r\n')
+  t.deepEqual(seen, {
+    cookie: 'a=1; b=2',
+    many: '1, 2',
+    type: 'a, b',
+    under: undefined,
+    raw: ['Host', 'x', 'Cookie', 'a=1', 'X-Many', '1', 'Content-Type', 'a', 'cookie', 'b=2', 'x-many', '2', 'Content-type', 'b', 'X_Under', 'u', 'Connection', 'close'],
+  })
 })

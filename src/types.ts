@@ -126,6 +126,12 @@ export interface Environ {
   'wsgi.multithread': boolean
   'wsgi.multiprocess': boolean
   'wsgi.run_once': boolean
+  /**
+   * The request's field lines as sent, `[name, value, name, value, ...]`, one pair a line, names in
+   * the client's case (node:http's `rawHeaders`; the Node-style adapter's `req.rawHeaders`). Absent
+   * from an environ the server did not make.
+   */
+  'gatehouse.rawHeaders'?: string[]
   /** A request header: `HTTP_USER_AGENT` for User-Agent. Present when the client sent it. */
   [header: `HTTP_${string}`]: string | undefined
   [key: string]: unknown

@@ -484,17 +484,60 @@ function hasBody(environ: Environ): boolean {
   return environ.HTTP_TRANSFER_ENCODING !== undefined || (length !== undefined && length !== '0')
 }
 
-/** The request: method, url (the raw target), version, headers, rawHeaders and the body stream. */
-function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
-  const req = new IncomingMessage(socket as never) as Req
-  req.method = environ.REQUEST_METHOD
-  req.url = environ.REQUEST_URI
-  const http11 = environ.SERVER_PROTOCOL === 'HTTP/1.1'
-  req.httpVersionMajor = 1
-  req.httpVersionMinor = http11 ? 1 : 0
-  req.httpVersion = http11 ? '1.1' : '1.0'
-  // No upgrade can happen here (the core owns the connection): every request is a plain one.
-  ;(req as unknown as { upgrade: boolean }).upgrade = false
+/**
+ * The fields node:http keeps once (a repeat is dropped), by lower-case name, as its
+ * IncomingMessage does when it is not told to join duplicates: a second Content-Type or Host
+ * cannot be meant. Set-Cookie is always a list; Cookie repeats join with '; ', the rest with ', '.
+ */
+const SINGLE_FIELDS = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+])
+
+/** `req.rawHeaders`, `req.headers` and `req.headersDistinct` from the field lines as sent, by node:http's rules. */
+function setHeaders(req: IncomingMessage, raw: string[]): void {
+  const headers: Record<string, string | string[]> = {}
+  const distinct: Record<string, string[]> = {}
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    const value = raw[i + 1] as string
+    const all = distinct[name]
+    if (all === undefined) distinct[name] = [value]
+    else all.push(value)
+    const now = headers[name]
+    if (name === 'set-cookie') {
+      if (Array.isArray(now)) now.push(value)
+      else headers[name] = [value]
+    } else if (now === undefined) {
+      headers[name] = value
+    } else if (!SINGLE_FIELDS.has(name)) {
+      headers[name] = `${now as string}${name === 'cookie' ? '; ' : ', '}${value}`
+    }
+  }
+  req.rawHeaders = raw
+  req.headers = headers as IncomingMessage['headers']
+  // Node makes these from the lines it parsed, which this request has none of: given here.
+  Object.defineProperty(req, 'headersDistinct', { value: distinct, configurable: true, writable: true })
+}
+
+/** For an environ that has no field lines (made by hand, or by middleware): headers from its CGI variables, repeats as joined there. */
+function setHeadersFromVariables(req: IncomingMessage, environ: Environ): void {
   const headers: Record<string, string> = {}
   const raw: string[] = []
   for (const key in environ) {
@@ -515,6 +558,25 @@ function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
   }
   req.headers = headers
   req.rawHeaders = raw
+}
+
+/** The request: method, url (the raw target), version, headers, rawHeaders and the body stream. */
+function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
+  const req = new IncomingMessage(socket as never) as Req
+  req.method = environ.REQUEST_METHOD
+  req.url = environ.REQUEST_URI
+  const http11 = environ.SERVER_PROTOCOL === 'HTTP/1.1'
+  req.httpVersionMajor = 1
+  req.httpVersionMinor = http11 ? 1 : 0
+  req.httpVersion = http11 ? '1.1' : '1.0'
+  // No upgrade can happen here (the core owns the connection): every request is a plain one.
+  ;(req as unknown as { upgrade: boolean }).upgrade = false
+  const lines = environ['gatehouse.rawHeaders']
+  if (Array.isArray(lines)) {
+    setHeaders(req, lines as string[])
+  } else {
+    setHeadersFromVariables(req, environ)
+  }
   if (hasBody(environ)) {
     req._read = readBody
   } else {
@@ -531,8 +593,10 @@ function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
  * `fromNodeHandler(koaApp.callback())`, `fromNodeHandler((req, res) => res.end('hi'))`.
  *
  * `req` is an `http.IncomingMessage`: `method`, `url` (the target as sent), `httpVersion`,
- * `headers` (repeats joined, as the environ has them), `rawHeaders` (lower-case names, one entry
- * per header name), the body as the readable stream, and `req.socket` with `remoteAddress`,
+ * `rawHeaders` (one name and value per field line, names as sent), `headers` and
+ * `headersDistinct` made from them by node:http's rules (repeats of Content-Type, Host,
+ * Authorization and the other single fields dropped, Set-Cookie a list, Cookie joined with '; ',
+ * the rest with ', '), the body as the readable stream, and `req.socket` with `remoteAddress`,
  * `remotePort` and `encrypted`. `res` is an `http.ServerResponse`: `statusCode`,
  * `setHeader`/`getHeader`, `writeHead`, `write` (false and then `'drain'` when the client is
  * slow), `end`, `headersSent`, `flushHeaders`, `'finish'` and `'close'`. A response ended
