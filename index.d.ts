@@ -20,8 +20,11 @@ export declare class NativeLane {
    * answer's place in this flush. `attached` holds the large bodies the records refer to.
    */
   flush(answers: Buffer | undefined | null, len: number, attached?: Array<Buffer> | undefined | null): Buffer | null
-  /** Start a streamed response (status and headers). Borrows the request. */
-  startResponse(id: number, status: string, headers: Array<string>): void
+  /**
+   * Start a streamed response (status and headers; `frameAsNode`: framed as node:http frames
+   * its answers). Borrows the request.
+   */
+  startResponse(id: number, status: string, headers: Array<string>, frameAsNode?: boolean | undefined | null): void
   /**
    * Queue a chunk of a streamed response, after every chunk before it. Returns false once
    * the stream's window is full: the caller should await `drain(id)` before writing more
@@ -133,6 +136,7 @@ export interface NativeOptions {
   numthreads: number
   /** -1 for no limit. */
   maxThreads: number
+  /** The `Server` response header (the `serverHeader` option); empty: none. */
   serverSoftware: string
   /** Requests that may wait for a slot before 503. */
   maxQueue: number

@@ -1,12 +1,14 @@
 // fromNodeHandler: a Node-style (req, res) handler as a WSGI-style app, through real sockets.
 import http from 'node:http'
 import net from 'node:net'
+import { createRequire } from 'node:module'
 
 import test from 'ava'
 
 import { eventually, gatehouse, makeServer, parseResponses, raw } from './helpers.mjs'
 
 const { fromNodeHandler } = gatehouse
+const require = createRequire(import.meta.url)
 
 test('req and res are real IncomingMessage and ServerResponse instances with the request on them', async (t) => {
   let seen
@@ -38,7 +40,7 @@ test('req and res are real IncomingMessage and ServerResponse instances with the
     url: '/a%20b?x=1',
     httpVersion: '1.1',
     headers: { host: 'h.test', 'x-many': '1, 2', connection: 'close' },
-    rawHeaders: ['host', 'h.test', 'x-many', '1, 2', 'connection', 'close'],
+    rawHeaders: ['Host', 'h.test', 'X-Many', '1', 'X-Many', '2', 'Connection', 'close'],
     remoteAddress: '127.0.0.1',
     remotePort: 'number',
     encrypted: undefined,
@@ -295,4 +297,188 @@ test('a client that resets while the handler has not answered yet gets "close" o
   t.true(await eventually(() => closed.length === 1), '"close" was emitted')
   await new Promise((r) => setTimeout(r, 100))
   t.is(closed.length, 1)
+})
+
+/** Run `handler` on node:http (port 0); resolves its port, closed when the test ends. */
+async function onNodeHttp(t, handler) {
+  const server = http.createServer(handler)
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => server.close(resolve)))
+  return server.address().port
+}
+
+test('after the response finished, res.socket and res.connection are null and writableFinished is true, as on node:http', async (t) => {
+  const observe = (seen) => (req, res) => {
+    seen.before = { socket: res.socket !== null, connection: res.connection !== null, writableFinished: res.writableFinished }
+    res.on('finish', () => {
+      seen.onFinish = { socket: res.socket, writableFinished: res.writableFinished }
+    })
+    res.on('close', () => {
+      seen.onClose = { socket: res.socket, connection: res.connection, writableFinished: res.writableFinished, writableEnded: res.writableEnded }
+      seen.done()
+    })
+    res.end('ok')
+  }
+  const run = async (port, seen) => {
+    const closed = new Promise((resolve) => (seen.done = resolve))
+    await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    await closed
+    delete seen.done
+    return seen
+  }
+  const onGatehouse = {}
+  const { port } = await makeServer(t, fromNodeHandler(observe(onGatehouse)))
+  const onNode = {}
+  const nodePort = await onNodeHttp(t, observe(onNode))
+  t.deepEqual(await run(port, onGatehouse), await run(nodePort, onNode))
+  t.deepEqual(onGatehouse.onClose, { socket: null, connection: null, writableFinished: true, writableEnded: true })
+})
+
+test('a 3 MiB body read with for await, with pipe() and with "readable" events arrives whole each way', async (t) => {
+  const body = Buffer.alloc(3 * 1024 * 1024)
+  for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 0xff
+  const sha = (b) => require('node:crypto').createHash('sha256').update(b).digest('hex')
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler(async (req, res) => {
+      const parts = []
+      if (req.url === '/iterate') {
+        for await (const piece of req) parts.push(piece)
+      } else if (req.url === '/pipe') {
+        const { PassThrough } = require('node:stream')
+        const through = new PassThrough()
+        through.on('data', (d) => parts.push(d))
+        await new Promise((resolve) => req.pipe(through).on('end', resolve))
+      } else {
+        await new Promise((resolve) => {
+          req.on('readable', () => {
+            for (let piece = req.read(); piece !== null; piece = req.read()) parts.push(piece)
+          })
+          req.on('end', resolve)
+        })
+      }
+      res.end(sha(Buffer.concat(parts)))
+    }),
+  )
+  for (const way of ['/iterate', '/pipe', '/readable']) {
+    const r = await fetch(`http://127.0.0.1:${port}${way}`, { method: 'POST', body })
+    t.is(await r.text(), sha(body), way)
+  }
+})
+
+/** The head of the first answer to `request` on `port`, without its Date line. */
+async function headWithoutDate(port, request) {
+  const { data } = await raw(port, request, { idleMs: 300 })
+  const text = data.toString('latin1')
+  return text.slice(0, text.indexOf('\r\n\r\n') + 4).replace(/\r\nDate: [^\r]*/, '')
+}
+
+test('answers carry the head node:http sends, byte for byte apart from Date: Connection and Keep-Alive, no Server', async (t) => {
+  const handler = (req, res) => {
+    res.setHeader('Content-Type', 'text/plain')
+    if (req.url === '/stream') {
+      res.write('a')
+      setTimeout(() => res.end('b'), 10)
+    } else {
+      res.end('hi')
+    }
+  }
+  // node:http's keepAliveTimeout is 5 s by default; gatehouse's is its timeout option.
+  const { port } = await makeServer(t, fromNodeHandler(handler), { timeout: 5 })
+  const nodePort = await onNodeHttp(t, handler)
+  const requests = {
+    'HTTP/1.1 keep-alive': 'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
+    'HTTP/1.1 streamed': 'GET /stream HTTP/1.1\r\nHost: x\r\n\r\n',
+    'HTTP/1.1 Connection: close': 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    'HTTP/1.1 streamed, Connection: close': 'GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+  }
+  for (const [what, request] of Object.entries(requests)) {
+    const ours = await headWithoutDate(port, request)
+    const theirs = await headWithoutDate(nodePort, request)
+    t.is(ours, theirs, what)
+  }
+  t.is(await headWithoutDate(port, requests['HTTP/1.1 keep-alive']), 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n')
+  // HTTP/1.0 differs on purpose: node:http answers it with HTTP/1.1 on the status line, and frames
+  // a 1.0 answer by the close unless the handler set Content-Length itself (so it closes a 1.0
+  // keep-alive connection); the core knows the length of a whole answer, sends it, and keeps a
+  // 1.0 keep-alive connection, saying so as node says it.
+  t.is(await headWithoutDate(port, 'GET / HTTP/1.0\r\n\r\n'), 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 2\r\n\r\n')
+  t.is(
+    await headWithoutDate(port, 'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'),
+    'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\n',
+  )
+})
+
+test('a Node-style answer sends the Server header its handler sets, and WSGI answers on the same server keep theirs', async (t) => {
+  const node = fromNodeHandler((req, res) => {
+    if (req.url === '/named') res.setHeader('Server', 'mine')
+    res.end('n')
+  })
+  const wsgi = (_e, sr) => {
+    sr('200 OK', [])
+    return ['w']
+  }
+  const { port } = await makeServer(t, (e, sr) => (e.PATH_INFO.startsWith('/wsgi') ? wsgi(e, sr) : node(e, sr)))
+  const close = (path) => `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`
+  t.notRegex(await headWithoutDate(port, close('/')), /\r\nServer:/i)
+  t.regex(await headWithoutDate(port, close('/named')), /\r\nServer: mine\r\n/)
+  const w = await headWithoutDate(port, close('/wsgi'))
+  t.regex(w, /\r\nServer: gatehouse\//)
+  t.regex(w, /\r\nContent-Length: 1\r\nConnection: close\r\n\r\n$/)
+  // Answers alternating between the two framings on one connection (the same-head reuse must tell them apart).
+  const { data } = await raw(port, ['/', '/wsgi', '/', '/wsgi'].map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''), { idleMs: 300 })
+  const heads = data.toString('latin1').split(/\r\n\r\n[nw]/).slice(0, 4)
+  t.deepEqual(heads.map((h) => /\r\nServer:/.test(h)), [false, true, false, true])
+  t.deepEqual(heads.map((h) => /\r\nKeep-Alive: timeout=5\r\n/.test(h)), [true, false, true, false])
+})
+
+test('repeated request headers reach the handler as on node:http: headers, rawHeaders, headersDistinct and trailers', async (t) => {
+  const observe = (seen) => (req, res) => {
+    seen.push({ headers: { ...req.headers }, rawHeaders: req.rawHeaders, headersDistinct: { ...req.headersDistinct }, trailers: req.trailers, trailersDistinct: req.trailersDistinct })
+    res.end('ok')
+  }
+  const request =
+    'GET / HTTP/1.1\r\nHost: h.test\r\nContent-Type: text/plain\r\ncontent-type: application/json\r\nSet-Cookie: a=1\r\nX-Many: 1\r\n' +
+    'Cookie: a=1\r\nset-cookie: b=2\r\nCookie: b=2\r\nUser-Agent: one\r\nUser-Agent: two\r\nX-many: 2\r\nAuthorization: A\r\nauthorization: B\r\n' +
+    'Referer: r1\r\nReferer: r2\r\nAccept: x\r\nAccept: y\r\nX_Under: u\r\nConnection: close\r\n\r\n'
+  const ours = []
+  const { port } = await makeServer(t, fromNodeHandler(observe(ours)))
+  await raw(port, request)
+  const theirs = []
+  await raw(await onNodeHttp(t, observe(theirs)), request)
+  t.is(ours.length, 1)
+  t.deepEqual(ours, theirs)
+  t.deepEqual(ours[0].headers['set-cookie'], ['a=1', 'b=2'])
+  t.is(ours[0].headers['content-type'], 'text/plain')
+  t.is(ours[0].headers.cookie, 'a=1; b=2')
+})
+
+test('a single Set-Cookie request header is an array on node:http and here', async (t) => {
+  const ours = []
+  const { port } = await makeServer(
+    t,
+    fromNodeHandler((req, res) => {
+      ours.push(req.headers['set-cookie'])
+      res.end()
+    }),
+  )
+  await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nSet-Cookie: only=1\r\nConnection: close\r\n\r\n')
+  t.deepEqual(ours, [['only=1']])
+})
+
+test('the WSGI environ keeps its CGI joining beside gatehouse.rawHeaders, the lines as sent', async (t) => {
+  let seen
+  const { port } = await makeServer(t, (environ, sr) => {
+    seen = { cookie: environ.HTTP_COOKIE, many: environ.HTTP_X_MANY, type: environ.CONTENT_TYPE, under: environ.HTTP_X_UNDER, raw: environ['gatehouse.rawHeaders'] }
+    sr('200 OK', [])
+    return []
+  })
+  await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1\r\nX-Many: 1\r\nContent-Type: a\r\ncookie: b=2\r\nx-many: 2\r\nContent-type: b\r\nX_Under: u\r\nConnection: close\r\n\r\n')
+  t.deepEqual(seen, {
+    cookie: 'a=1; b=2',
+    many: '1, 2',
+    type: 'a, b',
+    under: undefined,
+    raw: ['Host', 'x', 'Cookie', 'a=1', 'X-Many', '1', 'Content-Type', 'a', 'cookie', 'b=2', 'x-many', '2', 'Content-type', 'b', 'X_Under', 'u', 'Connection', 'close'],
+  })
 })

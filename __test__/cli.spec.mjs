@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import net from 'node:net'
+import dns from 'node:dns/promises'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -178,9 +179,22 @@ test('a port above 65535 is one line, exit 2', async (t) => {
   failsWith(t, r, 2, '--bind: port 99999 is out of range (0 to 65535, 0 picks a free one); see gatehouse --help')
 })
 
-test('a host name given to --bind is one line asking for an IP address, exit 2', async (t) => {
-  const r = await runCli(t, ['examples/hello.js', '--bind', 'localhost:8080'])
-  failsWith(t, r, 2, /^gatehouse: cannot listen on localhost:8080: --bind takes an IP address, not a host name: 127\.0\.0\.1 .*\n$/)
+unixOnly('--bind localhost:0 listens on the address dns.lookup gives for localhost, as node\'s listen does', async (t) => {
+  const { address } = await dns.lookup('localhost')
+  const { child, line, exited } = startCli(t, ['examples/hello.js', '--bind', 'localhost:0'])
+  const first = await line
+  const shown = address.includes(':') ? `[${address}]` : address
+  t.true(first.startsWith(`Listening on http://${shown}:`), first)
+  const port = /:(\d+)$/.exec(first)[1]
+  t.is(await (await fetch(`http://${shown}:${port}/`)).text(), 'Hello, World!\n')
+  child.kill('SIGTERM')
+  t.is((await exited).code, 0)
+})
+
+test('a host name that does not resolve is one line naming it, exit 1', async (t) => {
+  // .invalid never resolves (RFC 2606).
+  const r = await runCli(t, ['examples/hello.js', '--bind', 'nosuch.invalid:8080'])
+  failsWith(t, r, 1, /^gatehouse: --bind nosuch\.invalid:8080: bind host "nosuch\.invalid" does not resolve to an address \(\w+\)\n$/)
 })
 
 test('an address this machine does not have is one line, exit 1', async (t) => {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import dns from 'node:dns/promises'
 import fs from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
@@ -227,4 +228,18 @@ test('staticResponse answers from Rust without calling the app, and keeps the pr
   await new Promise((r) => setTimeout(r, 500))
   t.is(child.exitCode, null, 'the process is still running')
   t.is(await (await fetch(`http://127.0.0.1:${port}/`)).text(), 'still here')
+})
+
+test("a host name such as 'localhost' is bound at the first address dns.lookup gives, as node's listen does", async (t) => {
+  const { address } = await dns.lookup('localhost')
+  const { server, port } = await makeServer(t, textApp('named'), {}, ['localhost', 0])
+  t.deepEqual(server.bindAddr, [address, port])
+  const host = address.includes(':') ? `[${address}]` : address
+  t.is(await (await fetch(`http://${host}:${port}/`)).text(), 'named')
+})
+
+test('a host name that does not resolve makes start() reject with GH_ERR_BIND naming it', async (t) => {
+  const server = new Server(['nosuch.invalid', 0], textApp('x'))
+  const e = await t.throwsAsync(server.start(), { code: 'GH_ERR_BIND' })
+  t.regex(e.message, /bind host "nosuch\.invalid" does not resolve to an address/)
 })

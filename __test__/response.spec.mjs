@@ -1,6 +1,6 @@
 import test from 'ava'
 
-import { makeServer, raw, parseResponses } from './helpers.mjs'
+import { gatehouse, makeServer, raw, parseResponses, Server } from './helpers.mjs'
 
 const GET = 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'
 const GET10 = 'GET / HTTP/1.0\r\n\r\n'
@@ -144,4 +144,25 @@ test('a status that is not "NNN reason" is a 500', async (t) => {
     return ['x']
   })
   t.is(parseResponses((await raw(port, GET)).data)[0].status, 500)
+})
+
+test("serverHeader names the Server header the server adds, '' sends none, and an app's own Server header wins", async (t) => {
+  const own = (e, sr) => {
+    sr('200 OK', e.PATH_INFO === '/own' ? [['Server', 'mine']] : [])
+    return ['x']
+  }
+  const head = async (port, path = '/') => (await raw(port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).data.toString('latin1').split('\r\n\r\n')[0]
+  const named = await makeServer(t, own, { serverHeader: 'front/2' })
+  t.regex(await head(named.port), /\r\nServer: front\/2\r\n/)
+  t.regex(await head(named.port, '/own'), /\r\nServer: mine\r\n/)
+  t.notRegex(await head(named.port, '/own'), /front/)
+  const none = await makeServer(t, own, { serverHeader: '' })
+  t.notRegex(await head(none.port), /\r\nServer:/i)
+  // The server's own answers too (here a 400 for a request without Host).
+  const bad = (await raw(none.port, 'GET / HTTP/1.1\r\n\r\n')).data.toString('latin1')
+  t.regex(bad, /^HTTP\/1\.1 400 /)
+  t.notRegex(bad, /\r\nServer:/i)
+  const byDefault = await makeServer(t, own)
+  t.regex(await head(byDefault.port), new RegExp(`\\r\\nServer: ${gatehouse.SERVER_SOFTWARE.replace(/[.]/g, '\\.')}\\r\\n`))
+  t.throws(() => new Server(['127.0.0.1', 0], own, { serverHeader: 'a\r\nX-Evil: 1' }), { code: 'GH_ERR_INVALID_OPTION', message: /serverHeader/ })
 })

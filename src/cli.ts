@@ -45,6 +45,8 @@ Options:
   --pid FILE                      write the process id to FILE (removed on exit)
   --access-log -|FILE             write an access log to stdout (-) or FILE (default: off)
   --access-log-format F           common or combined (default combined)
+  --server-header VALUE           the Server response header when the app sets none
+                                  (default gatehouse/VERSION; '' for none)
   --proxy-protocol                expect a PROXY protocol v1/v2 header on each connection
   --forwarded-allow-ips LIST      comma-separated peers whose X-Forwarded-For/-Proto are
                                   trusted ('*' for any, 'unix' for UNIX socket peers)
@@ -232,6 +234,9 @@ function parseArgs(argv: string[]): Args | 'help' | 'version' {
         options.accessLogFormat = v
         break
       }
+      case '--server-header':
+        options.serverHeader = value() ?? ''
+        break
       case '--proxy-protocol':
         options.proxyProtocol = true
         break
@@ -304,6 +309,7 @@ const FLAG_OF: Record<string, string> = {
   maxConnections: '--max-connections',
   socketMode: '--umask',
   accessLog: '--access-log',
+  serverHeader: '--server-header',
   forwardedAllowIps: '--forwarded-allow-ips',
 }
 
@@ -340,9 +346,6 @@ function bindFailure(e: Error, flag: string, bind: BindAddr): string {
   if (Array.isArray(bind) && isOsError(e, 'EADDRNOTAVAIL')) {
     return `cannot listen on ${where}: ${bind[0]} is not an address of this machine; use 127.0.0.1, 0.0.0.0 (every IPv4 address), [::] or one of its addresses`
   }
-  if (/is not an IP address/.test(e.message)) {
-    return `cannot listen on ${where}: ${flag} takes an IP address, not a host name: 127.0.0.1 (this machine only), 0.0.0.0 (every IPv4 address) or [::]`
-  }
   return `${flag} ${where}: ${e.message}`
 }
 
@@ -359,7 +362,6 @@ function serverFailure(e: unknown, flag: string, bind: BindAddr): CliError {
       // The Server names its options (numthreads); the user typed flags (--threads).
       const m = /^invalid ([\w.]+): (.*)$/.exec(firstLine)
       const named = m && FLAG_OF[m[1] as string]
-      if (/bind host .* is not an IP address/.test(firstLine)) return new CliError(bindFailure(e, flag, bind), 2, e)
       const log = /^cannot open the access log (.+): ([^:]+)$/.exec(firstLine)
       if (log) {
         const file = log[1] as string

@@ -22,6 +22,10 @@ const KIND_REFUSED = 1
 const KIND_ABANDONED = 2
 const KIND_HALF_CLOSED = 3
 
+/** A field line that makes no CGI variable; a key bit: the variable's value is the joined one after the line. */
+const KEY_NONE = 0xffff
+const KEY_JOINED = 0x8000
+
 /** A request id is `generation * INDEX_SPAN + index` (crates/node/src/bridge.rs, RequestId). */
 export const INDEX_SPAN = 2 ** 20
 
@@ -69,7 +73,10 @@ const NEVER = new AbortController().signal
  */
 class RequestEnviron {
   #source: SignalSource | undefined = undefined
-  #signal: AbortSignal | undefined = undefined;
+  #signal: AbortSignal | undefined = undefined
+  /** Where the record's field lines are (`gatehouse.rawHeaders` reads them when asked). */
+  #lines: FieldLines | undefined = undefined
+  #rawHeaders: string[] | undefined = undefined;
   [key: string]: unknown
 
   constructor(base: EnvironBase, flags: number, method: string, uri: string, path: string, query: string, remoteAddr: string, remotePort: string, serverPort: string) {
@@ -103,6 +110,20 @@ class RequestEnviron {
     this.#signal = signal
   }
 
+  /**
+   * The request's field lines as sent: `[name, value, name, value, ...]`, one pair a line, names
+   * in the case the client sent (node:http's `rawHeaders`). Made when first read.
+   */
+  get 'gatehouse.rawHeaders'(): string[] | undefined {
+    if (this.#rawHeaders === undefined && this.#lines !== undefined) this.#rawHeaders = readLines(this.#lines)
+    return this.#rawHeaders
+  }
+
+  /** Where the field lines of `environ` are. */
+  static setLines(environ: RequestEnviron, lines: FieldLines): void {
+    environ.#lines = lines
+  }
+
   /** Tell `environ` where its signal comes from. */
   static bind(environ: Environ, source: SignalSource): void {
     if (environ instanceof RequestEnviron) environ.#source = source
@@ -113,6 +134,38 @@ class RequestEnviron {
 export const bindSignal = RequestEnviron.bind
 
 const WSGI_VERSION: [1, 0] = [1, 0]
+
+/** The field lines of one record: in `buf` from `at`, `count` of them; `text` holds the same bytes at offset - 4. */
+interface FieldLines {
+  buf: Buffer
+  text: string
+  at: number
+  end: number
+  count: number
+}
+
+/** The flat `[name, value, ...]` list of a record's field lines. */
+function readLines(l: FieldLines): string[] {
+  const { buf, text, end } = l
+  const out: string[] = new Array(2 * l.count)
+  let off = l.at
+  const str = (): string => {
+    const len = readU32(buf, off, end)
+    const s = off + 4
+    off = s + len
+    if (off > end) throw new BadRecord('a field runs past the end of its record')
+    return text.slice(s - 4, off - 4)
+  }
+  for (let i = 0; i < l.count; i++) {
+    const k = (buf[off] as number) | ((buf[off + 1] as number) << 8)
+    off += 2
+    if (k !== KEY_NONE && (k & ~KEY_JOINED) === 0) str()
+    out[2 * i] = str()
+    out[2 * i + 1] = str()
+    if (k !== KEY_NONE && k & KEY_JOINED) str()
+  }
+  return out
+}
 
 /** A record that cannot be read (a bug in the core or here): it is reported, never thrown past the batch. */
 class BadRecord extends Error {}
@@ -227,10 +280,31 @@ export class BatchReader {
     const remoteAddr = str()
     const remotePort = str()
     const serverPort = str()
-    const environ = new RequestEnviron(base, flags, method, uri, path, query, remoteAddr, remotePort, serverPort) as unknown as Environ
+    const request = new RequestEnviron(base, flags, method, uri, path, query, remoteAddr, remotePort, serverPort)
+    const environ = request as unknown as Environ
+    const keys = this.#keys
+    const lines = readU32(buf, off, end)
+    off += 4
+    RequestEnviron.setLines(request, { buf, text, at: off, end, count: lines })
+    for (let i = 0; i < lines; i++) {
+      if (off + 2 > end) throw new BadRecord('a field line runs past the end of its record')
+      const k = (buf[off] as number) | ((buf[off + 1] as number) << 8)
+      off += 2
+      if (k === KEY_NONE) {
+        // Not a variable: step over the name and the value.
+        off += 4 + readU32(buf, off, end)
+        off += 4 + readU32(buf, off, end)
+        if (off > end) throw new BadRecord('a field line runs past the end of its record')
+        continue
+      }
+      const key = (k & ~KEY_JOINED) === 0 ? str() : keys[(k & ~KEY_JOINED) - 1]
+      if (key === undefined) throw new BadRecord(`unknown variable key ${k}`)
+      off += 4 + readU32(buf, off, end)
+      const value = str()
+      environ[key] = k & KEY_JOINED ? str() : value
+    }
     const n = readU32(buf, off, end)
     off += 4
-    const keys = this.#keys
     for (let i = 0; i < n; i++) {
       if (off + 2 > end) throw new BadRecord('a variable runs past the end of its record')
       const k = (buf[off] as number) | ((buf[off + 1] as number) << 8)

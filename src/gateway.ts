@@ -11,6 +11,7 @@
  */
 import { BatchReader, bindSignal, INDEX_SPAN, type EnvironBase, type SignalSource } from './environ'
 import { GatehouseError, fromNative } from './errors'
+import { kFrameAsNode, type MarkedHeaders } from './framing'
 import { Input, NO_BODY } from './input'
 import type { NativeLane } from './native'
 import type { App, Body, Chunk, Environ, StartResponse, Write } from './types'
@@ -23,6 +24,7 @@ const STREAM_BATCH = 64 * 1024
 /** Answer-record flags (crates/node/src/answers.rs). */
 const FLAG_SAME_HEAD = 1
 const FLAG_ATTACHED = 2
+const FLAG_FRAME_AS_NODE = 4
 /** Bodies this large cross beside the answers, without a copy (as the core's zero-copy threshold). */
 const ATTACH_MIN = 64 * 1024
 /** Answers go out at once past this many bytes or answers, so none waits long for the others. */
@@ -64,6 +66,8 @@ class Exchange implements SignalSource {
   status: string | undefined = undefined
   /** The headers as the application gave them (checked to be pairs of strings). */
   headers: Array<[string, string]> = []
+  /** The application's headers array carried {@link kFrameAsNode}: framed as node:http's answers. */
+  frameAsNode = false
   /** The head went to the core (a streamed response started). */
   started = false
   /** The request id was consumed (an answer packed, end or abort). */
@@ -164,6 +168,8 @@ class Answers {
   attached: Buffer[] = []
   /** The status and header strings of the last record written with a head. */
   #lastHead: string[] | undefined
+  /** Whether that head was framed as node's (part of the head the core reuses). */
+  #lastFrameAsNode = false
 
   #room(n: number): void {
     if (this.used + n <= this.buf.length) return
@@ -214,8 +220,8 @@ class Answers {
   }
 
   /** Pack one whole answer. */
-  add(ex: Exchange, status: string, headers: Array<[string, string]>, body: string | Buffer | null): void {
-    const same = this.#sameHead(status, headers)
+  add(ex: Exchange, status: string, headers: Array<[string, string]>, body: string | Buffer | null, frameAsNode: boolean): void {
+    const same = frameAsNode === this.#lastFrameAsNode && this.#sameHead(status, headers)
     // Checked again here: the application may have changed its headers array since startResponse.
     const head = same ? undefined : [status, ...flatten(checkHeaders(headers))]
     this.#room(13)
@@ -231,6 +237,8 @@ class Answers {
       this.#u32(head.length)
       for (const s of head) this.#str(s)
       this.#lastHead = head
+      this.#lastFrameAsNode = frameAsNode
+      if (frameAsNode) flags |= FLAG_FRAME_AS_NODE
     }
     if (typeof body === 'string') {
       this.#str(body)
@@ -435,6 +443,7 @@ export class Gateway {
       }
       if (typeof status !== 'string') throw new TypeError('startResponse: status must be a string like "200 OK"')
       ex.headers = checkHeaders(headers)
+      ex.frameAsNode = (headers as MarkedHeaders)[kFrameAsNode] === true
       ex.status = status
       return (write ??= (chunk: Chunk) => this.write(ex, chunk))
     }
@@ -460,7 +469,7 @@ export class Gateway {
     if (ex.started) return
     if (ex.status === undefined) throw new GatehouseError('GH_ERR_APP', 'the application sent body data before calling startResponse()')
     try {
-      this.native.startResponse(ex.id, ex.status, flatten(ex.headers))
+      this.native.startResponse(ex.id, ex.status, flatten(ex.headers), ex.frameAsNode)
     } catch (e) {
       throw fromNative(e)
     }
@@ -532,7 +541,7 @@ export class Gateway {
   private respondWhole(ex: Exchange, chunks: Chunk[]): void {
     try {
       if (ex.status === undefined) throw new GatehouseError('GH_ERR_APP', 'the application returned without calling startResponse()')
-      this.answer(ex, ex.status, ex.headers, joinChunks(chunks))
+      this.answer(ex, ex.status, ex.headers, joinChunks(chunks), ex.frameAsNode)
     } catch (e) {
       this.fail(ex, e, chunks as Body)
       return
@@ -541,8 +550,8 @@ export class Gateway {
   }
 
   /** Pack a whole answer (it leaves with the next flush). Consumes the request. */
-  private answer(ex: Exchange, status: string, headers: Array<[string, string]>, body: string | Buffer | null): void {
-    this.answers.add(ex, status, headers, body)
+  private answer(ex: Exchange, status: string, headers: Array<[string, string]>, body: string | Buffer | null, frameAsNode: boolean): void {
+    this.answers.add(ex, status, headers, body, frameAsNode)
     ex.settle()
     this.afterAnswer()
   }
@@ -636,7 +645,7 @@ export class Gateway {
       try {
         if (!ex.started) {
           const status = statusFor(err)
-          this.answer(ex, status, ERROR_HEADERS, `${status.slice(4)}\n`)
+          this.answer(ex, status, ERROR_HEADERS, `${status.slice(4)}\n`, false)
         } else {
           ex.settle()
           this.native.abort(ex.id)

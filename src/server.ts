@@ -1,4 +1,6 @@
 /** The Server: options, start/serve/stop, statistics. HTTP itself lives in the Rust core. */
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { join, resolve as resolvePath } from 'node:path'
 import { Worker } from 'node:worker_threads'
@@ -143,6 +145,7 @@ interface Resolved {
   numthreads: number
   maxThreads: number
   serverName: string
+  serverHeader: string
   requestQueueSize: number
   timeout: number
   shutdownTimeout: number
@@ -190,6 +193,7 @@ function resolve(o: ServerOptions): Resolved {
     numthreads,
     maxThreads,
     serverName: o.serverName ?? hostname(),
+    serverHeader: headerValue('serverHeader', o.serverHeader, SERVER_SOFTWARE),
     requestQueueSize: integer('requestQueueSize', o.requestQueueSize, 1, 511, 65535),
     timeout: seconds('timeout', o.timeout, 10),
     shutdownTimeout: o.shutdownTimeout === 0 ? 0 : seconds('shutdownTimeout', o.shutdownTimeout, 5),
@@ -216,6 +220,16 @@ function resolve(o: ServerOptions): Resolved {
     interface: oneOf('interface', o.interface, ['auto', 'wsgi', 'fetch', 'node'] as const, 'auto'),
     ssl: sslOptions(o.ssl),
   }
+}
+
+/** A header value option: printable ASCII (and HTAB) as the core sends it unchanged; '' allowed. */
+function headerValue(name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== 'string' || /[^\t\x20-\x7e]/.test(value)) {
+    throw invalid(`invalid ${name}: expected a header value (printable ASCII; '' for none), got ${JSON.stringify(value)}`)
+  }
+  return value
 }
 
 function stringList(name: string, value: unknown): string[] {
@@ -252,6 +266,20 @@ function checkBind(bind: BindAddr): void {
   }
   if (!Array.isArray(bind) || bind.length !== 2 || typeof bind[0] !== 'string' || !Number.isInteger(bind[1]) || bind[1] < 0 || bind[1] > 65535) {
     throw invalid('invalid bind address: expected [host, port] with a port from 0 to 65535, or a UNIX socket path')
+  }
+}
+
+/**
+ * The IP address to bind for `host`: an IP address as it is; a host name resolved as node's
+ * `server.listen(port, host)` resolves it (`dns.lookup`, the first address it gives).
+ */
+async function bindHost(host: string): Promise<string> {
+  if (isIP(host.replace(/^\[(.*)\]$/, '$1')) !== 0) return host
+  try {
+    return (await lookup(host)).address
+  } catch (e) {
+    const why = e instanceof Error ? ((e as NodeJS.ErrnoException).code ?? e.message) : String(e)
+    throw new GatehouseError('GH_ERR_BIND', `bind host ${JSON.stringify(host)} does not resolve to an address (${why})`)
   }
 }
 
@@ -331,7 +359,7 @@ export class Server {
   #served: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined
 
   /**
-   * @param bindAddr `[host, port]` (IPv4 or IPv6; port 0 picks a free port) or a UNIX socket path.
+   * @param bindAddr `[host, port]` (an IPv4 or IPv6 address, or a host name resolved as `server.listen` resolves it: the first address `dns.lookup` gives; port 0 picks a free port) or a UNIX socket path.
    * @param app The application.
    * @param options See {@link ServerOptions}.
    */
@@ -379,7 +407,7 @@ export class Server {
     const o = this.#options
     const bind = this.#bind
     const native = new binding.NativeServer({
-      host: Array.isArray(bind) ? bind[0] : undefined,
+      host: Array.isArray(bind) ? await bindHost(bind[0]) : undefined,
       port: Array.isArray(bind) ? bind[1] : undefined,
       path: typeof bind === 'string' ? bind : undefined,
       fd: typeof bind === 'object' && !Array.isArray(bind) ? bind.fd : undefined,
@@ -392,7 +420,7 @@ export class Server {
       shutdownTimeout: o.shutdownTimeout,
       numthreads: o.numthreads,
       maxThreads: o.maxThreads,
-      serverSoftware: SERVER_SOFTWARE,
+      serverSoftware: o.serverHeader,
       maxQueue: o.maxQueue,
       maxConnections: o.maxConnections,
       reusePort: o.reusePort,

@@ -126,6 +126,12 @@ export interface Environ {
   'wsgi.multithread': boolean
   'wsgi.multiprocess': boolean
   'wsgi.run_once': boolean
+  /**
+   * The request's field lines as sent, `[name, value, name, value, ...]`, one pair a line, names in
+   * the client's case (node:http's `rawHeaders`; the Node-style adapter's `req.rawHeaders`). Absent
+   * from an environ the server did not make.
+   */
+  'gatehouse.rawHeaders'?: string[]
   /** A request header: `HTTP_USER_AGENT` for User-Agent. Present when the client sent it. */
   [header: `HTTP_${string}`]: string | undefined
   [key: string]: unknown
@@ -169,7 +175,7 @@ export interface SslOptions extends SslIdentity {
 }
 
 /**
- * Where to listen: `[host, port]` (port 0 picks a free one), a UNIX socket path, or `{ fd }` for a
+ * Where to listen: `[host, port]` (host an IP address or a name such as `localhost`, resolved as node's `listen` resolves it; port 0 picks a free one), a UNIX socket path, or `{ fd }` for a
  * listening socket inherited from a service manager (systemd socket activation).
  */
 export type BindAddr = [string, number] | string | { fd: number }
@@ -186,6 +192,11 @@ export interface ServerOptions {
   maxThreads?: number
   /** SERVER_NAME. Default is the machine's host name. */
   serverName?: string
+  /**
+   * The `Server` response header, sent when the application sets none (also on the server's own
+   * answers: 400, 503...); `''` sends none. Default is `gatehouse/VERSION` (`SERVER_SOFTWARE`).
+   */
+  serverHeader?: string
   /** The listen backlog. Default is 511 (as node:http; the original server's 5 overflows under a burst of connects). */
   requestQueueSize?: number
   /**

@@ -18,6 +18,8 @@ import { IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http'
 import { GatehouseError, isHalfClose } from '../errors'
 import type { App, Body, Chunk, Environ, StartResponse, Write } from '../types'
 
+import { kFrameAsNode, type MarkedHeaders } from '../framing'
+
 import { headerName } from './headers'
 
 /** A Node-style request listener, as `http.createServer` takes it. */
@@ -104,9 +106,6 @@ class GatehouseSocket extends EventEmitter {
 
 const kExchange = Symbol('gatehouse.exchange')
 
-/** Where ServerResponse keeps its headers: `{ lower: [name, value] }` (stable since Node 12; the public API is the fallback). */
-const kOutHeaders = Object.getOwnPropertySymbols(new ServerResponse(new IncomingMessage(null as never))).find((s) => s.description === 'kOutHeaders')
-
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer'])
 
 function pushHeader(out: Array<[string, string]>, lower: string, name: string, value: unknown): void {
@@ -117,15 +116,31 @@ function pushHeader(out: Array<[string, string]>, lower: string, name: string, v
   else out.push([name, String(value)])
 }
 
+/** The head as node:http would frame it: the headers set on `res`, marked {@link kFrameAsNode}. */
 function responseHeaders(res: ServerResponse): Array<[string, string]> {
-  const out: Array<[string, string]> = []
-  const stored = kOutHeaders ? ((res as unknown as Record<symbol, Record<string, [string, unknown]> | null>)[kOutHeaders] ?? null) : undefined
-  if (stored !== undefined) {
-    if (stored !== null) for (const lower in stored) pushHeader(out, lower, (stored[lower] as [string, unknown])[0], (stored[lower] as [string, unknown])[1])
-    return out
-  }
+  const out: MarkedHeaders = []
+  out[kFrameAsNode] = true
+  // getRawHeaderNames() is public since Node 15; @types/node does not declare it.
   for (const name of (res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames()) pushHeader(out, name.toLowerCase(), name, res.getHeader(name))
   return out
+}
+
+/**
+ * Whether Node's `headersSent`, `setHeader` and the rest read `_header` on this line (they have
+ * since Node 0.x; no public API marks a head sent without a socket). Where they do, `_header` is
+ * set once the head is fixed, so `setHeader` throws ERR_HTTP_HEADERS_SENT as on node:http; where
+ * not, `headersSent` becomes an own property (and `setHeader` no longer throws).
+ */
+const headerMarksSent = ((): boolean => {
+  const res = new ServerResponse(new IncomingMessage(null as never)) as unknown as { _header: unknown; headersSent: boolean }
+  res._header = 'probe'
+  return res.headersSent
+})()
+
+/** The head of `res` is fixed: headersSent is true from here on. */
+function markHeadSent(res: Res): void {
+  if (headerMarksSent) (res as unknown as { _header: string })._header = 'gatehouse'
+  else Object.defineProperty(res, 'headersSent', { value: true, configurable: true })
 }
 
 type Callback = (err?: Error | null) => void
@@ -142,6 +157,8 @@ class Exchange {
    * whether or not they wait for it): `write()` returns false until it resolves, then 'drain'.
    */
   draining: Promise<void> | undefined = undefined
+  /** writeHead() has fixed the head. */
+  headSent = false
   /** Listening to the signal already. */
   watching = false
   /** 'close' is emitted or on its way. */
@@ -260,9 +277,30 @@ class Exchange {
   }
 }
 
+/**
+ * Whether `writableFinished` of a finished response whose socket is detached reads true on this
+ * Node line (its getter: `finished`, nothing buffered, no socket left). Node 24 reads a private
+ * field there instead, which this adapter never sets; there the response is given an own
+ * `writableFinished` once finished. Asked once, of a response as the adapter leaves it.
+ */
+const finishedReadsTrue = ((): boolean => {
+  const res = new ServerResponse(new IncomingMessage(null as never)) as ServerResponse & { finished: boolean }
+  res.finished = true
+  detachSocket(res)
+  return res.writableFinished
+})()
+
+/** As node:http does once a response has finished: `res.socket` and `res.connection` are null. */
+function detachSocket(res: ServerResponse): void {
+  ;(res as unknown as { socket: unknown }).socket = null
+}
+
 function emitFinish(ex: Exchange): void {
-  ex.res.emit('prefinish')
-  ex.res.emit('finish')
+  const res = ex.res
+  res.emit('prefinish')
+  detachSocket(res)
+  if (!finishedReadsTrue) Object.defineProperty(res, 'writableFinished', { value: true, configurable: true })
+  res.emit('finish')
   process.nextTick(emitClose, ex)
 }
 
@@ -282,10 +320,11 @@ function headersSentError(): Error {
 
 // ===== the own methods of each ServerResponse =====
 
-type Res = ServerResponse & { _header: string | null; finished: boolean; _implicitHeader(): void; [kExchange]: Exchange }
+type Res = ServerResponse & { finished: boolean; _implicitHeader(): void; [kExchange]: Exchange }
 
 function writeHead(this: Res, statusCode: number, reason?: unknown, headers?: unknown): Res {
-  if (this._header) throw headersSentError()
+  const ex = exchangeOf(this)
+  if (ex.headSent) throw headersSentError()
   if (typeof reason !== 'string') {
     headers = reason
     reason = undefined
@@ -303,13 +342,19 @@ function writeHead(this: Res, statusCode: number, reason?: unknown, headers?: un
     const h = headers as Record<string, string | number | string[]>
     for (const k in h) if (h[k] !== undefined) this.setHeader(k, h[k] as string)
   }
-  // headersSent is !!_header in Node: from here on setHeader() throws as it would there.
-  this._header = 'gatehouse'
+  ex.headSent = true
+  markHeadSent(this)
   return this
 }
 
-function implicitHeader(this: Res): void {
-  this.writeHead(this.statusCode)
+/** The head as it stands, when write() or end() comes before writeHead(). */
+function implicitHeader(res: Res): void {
+  if (!exchangeOf(res).headSent) res.writeHead(res.statusCode)
+}
+
+/** `res._implicitHeader()`, which middleware such as `compression` calls. */
+function implicitHeaderMethod(this: Res): void {
+  implicitHeader(this)
 }
 
 /** write(chunk[, encoding][, callback]) and end(...) take their arguments the same way. */
@@ -349,7 +394,7 @@ function write(this: Res, chunk: unknown, encoding?: unknown, cb?: unknown): boo
     return false
   }
   const data = asBytes(chunk, encoding)
-  if (!this._header) this._implicitHeader()
+  implicitHeader(this)
   if (chunkLength(data) === 0) {
     if (typeof cb === 'function') process.nextTick(cb as Callback)
     return ex.draining === undefined
@@ -369,7 +414,7 @@ function end(this: Res, chunk?: unknown, encoding?: unknown, cb?: unknown): Res 
   if (typeof cb === 'function') this.once('finish', cb as () => void)
   if (this.finished) return this
   const data = chunk === undefined || chunk === null ? undefined : asBytes(chunk, encoding)
-  if (!this._header) this._implicitHeader()
+  implicitHeader(this)
   this.finished = true
   if (ex.write === undefined) {
     // Nothing streamed yet: the whole answer in one native call, with Content-Length.
@@ -389,7 +434,7 @@ function end(this: Res, chunk?: unknown, encoding?: unknown, cb?: unknown): Res 
 }
 
 function flushHeaders(this: Res): void {
-  if (!this._header) this._implicitHeader()
+  implicitHeader(this)
   // WSGI sends the head with the first body bytes; committing now fixes the headers.
   exchangeOf(this).stream()
 }
@@ -420,8 +465,11 @@ function readBody(this: Req): void {
       if (piece.length === 0) {
         this.complete = true
         this.push(null)
-      } else {
-        this.push(piece)
+      } else if (this.push(piece)) {
+        // Room for more: read on. IncomingMessage keeps Readable from asking again after a
+        // piece (its socket pushes by itself), so the pull goes on from here while push() has
+        // room, and from the next _read() once the reader drained what is buffered.
+        readBody.call(this)
       }
     },
     (e: unknown) => {
@@ -440,17 +488,60 @@ function hasBody(environ: Environ): boolean {
   return environ.HTTP_TRANSFER_ENCODING !== undefined || (length !== undefined && length !== '0')
 }
 
-/** The request: method, url (the raw target), version, headers, rawHeaders and the body stream. */
-function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
-  const req = new IncomingMessage(socket as never) as Req
-  req.method = environ.REQUEST_METHOD
-  req.url = environ.REQUEST_URI
-  const http11 = environ.SERVER_PROTOCOL === 'HTTP/1.1'
-  req.httpVersionMajor = 1
-  req.httpVersionMinor = http11 ? 1 : 0
-  req.httpVersion = http11 ? '1.1' : '1.0'
-  // No upgrade can happen here (the core owns the connection): every request is a plain one.
-  ;(req as unknown as { upgrade: boolean }).upgrade = false
+/**
+ * The fields node:http keeps once (a repeat is dropped), by lower-case name, as its
+ * IncomingMessage does when it is not told to join duplicates: a second Content-Type or Host
+ * cannot be meant. Set-Cookie is always a list; Cookie repeats join with '; ', the rest with ', '.
+ */
+const SINGLE_FIELDS = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+])
+
+/** `req.rawHeaders`, `req.headers` and `req.headersDistinct` from the field lines as sent, by node:http's rules. */
+function setHeaders(req: IncomingMessage, raw: string[]): void {
+  const headers: Record<string, string | string[]> = {}
+  const distinct: Record<string, string[]> = {}
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    const value = raw[i + 1] as string
+    const all = distinct[name]
+    if (all === undefined) distinct[name] = [value]
+    else all.push(value)
+    const now = headers[name]
+    if (name === 'set-cookie') {
+      if (Array.isArray(now)) now.push(value)
+      else headers[name] = [value]
+    } else if (now === undefined) {
+      headers[name] = value
+    } else if (!SINGLE_FIELDS.has(name)) {
+      headers[name] = `${now as string}${name === 'cookie' ? '; ' : ', '}${value}`
+    }
+  }
+  req.rawHeaders = raw
+  req.headers = headers as IncomingMessage['headers']
+  // Node makes these from the lines it parsed, which this request has none of: given here.
+  Object.defineProperty(req, 'headersDistinct', { value: distinct, configurable: true, writable: true })
+}
+
+/** For an environ that has no field lines (made by hand, or by middleware): headers from its CGI variables, repeats as joined there. */
+function setHeadersFromVariables(req: IncomingMessage, environ: Environ): void {
   const headers: Record<string, string> = {}
   const raw: string[] = []
   for (const key in environ) {
@@ -471,11 +562,27 @@ function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
   }
   req.headers = headers
   req.rawHeaders = raw
+}
+
+/** The request: method, url (the raw target), version, headers, rawHeaders and the body stream. */
+function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
+  const req = new IncomingMessage(socket as never) as Req
+  req.method = environ.REQUEST_METHOD
+  req.url = environ.REQUEST_URI
+  const http11 = environ.SERVER_PROTOCOL === 'HTTP/1.1'
+  req.httpVersionMajor = 1
+  req.httpVersionMinor = http11 ? 1 : 0
+  req.httpVersion = http11 ? '1.1' : '1.0'
+  // No upgrade can happen here (the core owns the connection): every request is a plain one.
+  ;(req as unknown as { upgrade: boolean }).upgrade = false
+  const lines = environ['gatehouse.rawHeaders']
+  if (Array.isArray(lines)) {
+    setHeaders(req, lines as string[])
+  } else {
+    setHeadersFromVariables(req, environ)
+  }
   if (hasBody(environ)) {
     req._read = readBody
-    // IncomingMessage sets this because its socket pushes on its own; here reads are pulled, so
-    // Readable must be free to ask for more after each piece.
-    ;(req as unknown as { _readableState: { readingMore: boolean } })._readableState.readingMore = false
   } else {
     // As Node does for a request without a body: complete, and the stream ends at the first
     // read (pushing the end now would schedule a tick per request for a body nobody reads).
@@ -490,12 +597,17 @@ function makeRequest(environ: Environ, socket: GatehouseSocket): Req {
  * `fromNodeHandler(koaApp.callback())`, `fromNodeHandler((req, res) => res.end('hi'))`.
  *
  * `req` is an `http.IncomingMessage`: `method`, `url` (the target as sent), `httpVersion`,
- * `headers` (repeats joined, as the environ has them), `rawHeaders` (lower-case names, one entry
- * per header name), the body as the readable stream, and `req.socket` with `remoteAddress`,
+ * `rawHeaders` (one name and value per field line, names as sent), `headers` and
+ * `headersDistinct` made from them by node:http's rules (repeats of Content-Type, Host,
+ * Authorization and the other single fields dropped, Set-Cookie a list, Cookie joined with '; ',
+ * the rest with ', '), the body as the readable stream, and `req.socket` with `remoteAddress`,
  * `remotePort` and `encrypted`. `res` is an `http.ServerResponse`: `statusCode`,
  * `setHeader`/`getHeader`, `writeHead`, `write` (false and then `'drain'` when the client is
  * slow), `end`, `headersSent`, `flushHeaders`, `'finish'` and `'close'`. A response ended
- * without earlier writes is one whole answer with Content-Length; otherwise it streams.
+ * without earlier writes is one whole answer with Content-Length; otherwise it streams. Answers
+ * are framed as node:http frames them: `Connection: keep-alive` and `Keep-Alive: timeout=N` (N: the
+ * `timeout` option) on a kept-alive connection, `Connection: close` otherwise, and no `Server`
+ * header unless the handler sets one.
  * Upgrades (WebSocket), writing to `res.socket` and trailers are not supported: they throw an
  * error saying so. A handler that throws (or returns a rejected promise) before the response
  * began gets a 500, as any app.
@@ -514,7 +626,7 @@ export function fromNodeHandler(handler: NodeHandler): App {
       res[kExchange] = ex
       ;(res as unknown as { socket: unknown }).socket = socket
       own.writeHead = writeHead
-      res._implicitHeader = implicitHeader
+      res._implicitHeader = implicitHeaderMethod
       own.write = write
       own.end = end
       res.flushHeaders = flushHeaders

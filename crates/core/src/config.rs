@@ -121,7 +121,8 @@ pub struct ServerConfig {
     pub protocol: Protocol,
     /// Request limits.
     pub limits: Limits,
-    /// The value of the `Server` response header (unless the application sets one).
+    /// The value of the `Server` response header (unless the application sets one); empty sends
+    /// none. It goes on the wire as it is: printable ASCII (HTAB allowed).
     pub server_software: String,
     /// Requests inside the application at once (`numthreads`). Default is 1024: a JavaScript
     /// thread runs many requests at once (the original server's 10 were threads).

@@ -26,6 +26,9 @@ use crate::errors;
 pub const FLAG_SAME_HEAD: u8 = 1;
 /// Flag: the body is a Buffer passed beside the flush (large bodies cross without a copy).
 pub const FLAG_ATTACHED: u8 = 2;
+/// Flag: frame the head as node:http frames its answers (the Node-style adapter's; see
+/// `ResponseHead::frame_as_node`). Part of the head: a same-head answer repeats it.
+pub const FLAG_FRAME_AS_NODE: u8 = 4;
 
 /// Why an answer cannot be sent: its error code and a sentence for the application's log.
 #[derive(Clone, Debug)]
@@ -132,7 +135,13 @@ fn read_head(r: &mut Reader<'_>) -> Option<Result<ResponseHead, Refusal>> {
 /// Read every answer of a flush. `last` is the lane's previous head, updated as heads are
 /// read. A record that cannot be read is refused alone (its length says where the next one
 /// starts); a length that runs past the end stops the reading.
-pub fn read(data: &Bytes, attached: &mut [Option<Buffer>], last: &mut LastHead) -> Vec<Answer> {
+/// `keep_alive_secs` is what a head framed as node's announces.
+pub fn read(
+    data: &Bytes,
+    attached: &mut [Option<Buffer>],
+    last: &mut LastHead,
+    keep_alive_secs: u64,
+) -> Vec<Answer> {
     let mut out = Vec::new();
     let mut at = 0;
     let mut ordinal = 0u32;
@@ -149,7 +158,7 @@ pub fn read(data: &Bytes, attached: &mut [Option<Buffer>], last: &mut LastHead) 
         };
         let id = read_id(&mut r);
         let reply = match id {
-            Some(_) => read_reply(&mut r, attached, last).unwrap_or_else(|| {
+            Some(_) => read_reply(&mut r, attached, last, keep_alive_secs).unwrap_or_else(|| {
                 *last = LastHead::Invalid(malformed());
                 Err(malformed())
             }),
@@ -174,6 +183,7 @@ fn read_reply(
     r: &mut Reader<'_>,
     attached: &mut [Option<Buffer>],
     last: &mut LastHead,
+    keep_alive_secs: u64,
 ) -> Option<Result<(Arc<ResponseHead>, Bytes), Refusal>> {
     let flags = r.u8()?;
     let head = if flags & FLAG_SAME_HEAD != 0 {
@@ -183,7 +193,12 @@ fn read_reply(
             LastHead::None => return None,
         }
     } else {
-        let head = read_head(r)?.map(Arc::new);
+        let head = read_head(r)?.map(|mut h| {
+            if flags & FLAG_FRAME_AS_NODE != 0 {
+                h.frame_as_node(keep_alive_secs);
+            }
+            Arc::new(h)
+        });
         *last = match &head {
             Ok(h) => LastHead::Valid(h.clone()),
             Err(refusal) => LastHead::Invalid(refusal.clone()),
@@ -230,7 +245,7 @@ mod tests {
         let mut data = record(1, 0, &["200 OK", "Content-Type", "text/plain"], "hello");
         data.extend(record(2, FLAG_SAME_HEAD, &[], "again"));
         let mut last = LastHead::None;
-        let answers = read(&Bytes::from(data), &mut [], &mut last);
+        let answers = read(&Bytes::from(data), &mut [], &mut last, 5);
         assert_eq!(answers.len(), 2);
         assert_eq!(
             answers[1].id,
@@ -253,7 +268,7 @@ mod tests {
         data.extend(record(2, FLAG_SAME_HEAD, &[], "y"));
         data.extend(record(3, 0, &["204 No Content"], ""));
         let mut last = LastHead::None;
-        let answers = read(&Bytes::from(data), &mut [], &mut last);
+        let answers = read(&Bytes::from(data), &mut [], &mut last, 5);
         assert_eq!(answers.len(), 3);
         let code = |a: &Answer| a.reply.as_ref().err().map(|r| r.code);
         assert_eq!(code(&answers[0]), Some("GH_ERR_HOP_BY_HOP_HEADER"));
@@ -269,7 +284,7 @@ mod tests {
         data.truncate(data.len() - 3);
         let mut last = LastHead::None;
         assert_eq!(
-            read(&Bytes::from(data.clone()), &mut [], &mut last).len(),
+            read(&Bytes::from(data.clone()), &mut [], &mut last, 5).len(),
             1
         );
         // A head that says it has more strings than the record holds: that answer alone is
@@ -277,7 +292,7 @@ mod tests {
         let mut lying = data[..whole].to_vec();
         lying[13] = 200;
         lying.extend(record(3, 0, &["200 OK"], "fine"));
-        let answers = read(&Bytes::from(lying), &mut [], &mut last);
+        let answers = read(&Bytes::from(lying), &mut [], &mut last, 5);
         assert_eq!(answers.len(), 2);
         assert_eq!(
             answers[0].reply.as_ref().err().map(|r| r.code),

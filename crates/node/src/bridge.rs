@@ -297,6 +297,9 @@ pub struct Bridge {
     pub key: u32,
     /// Peers whose X-Forwarded-For and X-Forwarded-Proto are believed.
     trusted: head::Trusted,
+    /// The seconds a kept-alive connection may idle (the `timeout` option), which answers framed
+    /// as node:http's announce (`Keep-Alive: timeout=N`).
+    pub keep_alive_secs: u64,
     lanes: RwLock<Vec<Arc<Lane>>>,
     next_lane: AtomicU32,
 }
@@ -318,11 +321,12 @@ fn registry() -> &'static Mutex<HashMap<u32, Weak<Bridge>>> {
 static NEXT_KEY: AtomicU32 = AtomicU32::new(1);
 
 impl Bridge {
-    pub fn new(trusted: Vec<String>) -> Arc<Self> {
+    pub fn new(trusted: Vec<String>, keep_alive_secs: u64) -> Arc<Self> {
         let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
         let bridge = Arc::new(Bridge {
             key,
             trusted: head::Trusted::new(trusted),
+            keep_alive_secs,
             lanes: RwLock::new(Vec::new()),
             next_lane: AtomicU32::new(0),
         });

@@ -11,12 +11,22 @@
 //!            u32 index | u32 generation | u8 flags
 //!            str method | str request_uri | str path_info (decoded) | str query
 //!            str remote_addr | str remote_port | str server_port
-//!            u32 n | n x (u16 key, [str name when key is 0], str value)
+//!            u32 lines | lines x (u16 key, [str cgi_name when key is 0], str name, str value,
+//!                                  [str joined when key has KEY_JOINED])
+//!            u32 n | n x (u16 key, [str cgi_name when key is 0], str value)
 //!            with FLAG_BODY: u32 offset | u32 length of the whole body in `bodies`
 //! kind 1   = an answer the core refused: u32 ordinal (of the answer in the flush) | str code | str message
 //! kind 2   = a request the core abandoned: u32 index | u32 generation | u8 (1: its deadline passed, 0: its client left)
 //! str      = u32 length | bytes
 //! ```
+//!
+//! The field lines cross as sent, one entry a line (the name in its case, the value), for what
+//! wants them (the Node-style adapter's `rawHeaders`); each line also says the CGI variable it
+//! makes: `key`, whose value is the line's value, or with KEY_JOINED the value of every line of
+//! that name joined (RFC 9110 section 5.3; Cookie with `; `); KEY_NONE when it makes none (a
+//! repeat, a name with '_', a Host replaced by an absolute-form target's authority). So every
+//! header value crosses once, and the lines cost the names. After the lines, the variables that
+//! come from elsewhere (that authority as HTTP_HOST, the TLS ones).
 //!
 //! A key above 0 is `KNOWN_KEYS[key - 1]`, a table JavaScript reads once (`NativeLane.knownKeys`):
 //! the common headers cross without their CGI name. Every length is a u32 and a head is at
@@ -355,11 +365,11 @@ fn pack(out: &mut Vec<u8>, id: RequestId, head: &RequestHead, trusted: &Trusted,
     }
     put_str(out, text.local_port.as_bytes());
 
-    // CGI variables from the header fields, repeats joined (RFC 9110 section 5.3), written
-    // straight into `out`: the first occurrence of a name collects the later ones.
-    let count_at = out.len();
+    // The field lines, each with the CGI variable it makes, repeats joined (RFC 9110 section
+    // 5.3) into the first line of their name: that one collects the later ones.
+    let lines_at = out.len();
     out.extend_from_slice(&[0, 0, 0, 0]);
-    let mut count: u32 = 0;
+    let mut lines: u32 = 0;
     let absolute = head.authority().is_some();
     let usable = |name: &[u8]| {
         // A name with '_' would collide with the '-' form after mangling (HTTP_X_A from both
@@ -368,31 +378,45 @@ fn pack(out: &mut Vec<u8>, id: RequestId, head: &RequestHead, trusted: &Trusted,
         !(name.contains(&b'_') || (absolute && name.eq_ignore_ascii_case(b"host")))
     };
     for (i, (name, value)) in head.headers().enumerate() {
+        lines += 1;
         if !usable(name)
             || head
                 .headers()
                 .take(i)
                 .any(|(n, _)| usable(n) && same_name(n, name))
         {
+            out.extend_from_slice(&KEY_NONE.to_le_bytes());
+            put_str(out, name);
+            put_str(out, value);
             continue;
         }
-        put_key(out, name);
-        let sep: &[u8] = if name.eq_ignore_ascii_case(b"cookie") {
-            b"; "
-        } else {
-            b", "
-        };
-        put_fmt(out, |o| {
-            o.extend_from_slice(value);
-            for (n, v) in head.headers().skip(i + 1) {
-                if same_name(n, name) {
-                    o.extend_from_slice(sep);
-                    o.extend_from_slice(v);
+        let repeated = head.headers().skip(i + 1).any(|(n, _)| same_name(n, name));
+        put_key(out, name, if repeated { KEY_JOINED } else { 0 });
+        put_str(out, name);
+        put_str(out, value);
+        if repeated {
+            let sep: &[u8] = if name.eq_ignore_ascii_case(b"cookie") {
+                b"; "
+            } else {
+                b", "
+            };
+            put_fmt(out, |o| {
+                o.extend_from_slice(value);
+                for (n, v) in head.headers().skip(i + 1) {
+                    if same_name(n, name) {
+                        o.extend_from_slice(sep);
+                        o.extend_from_slice(v);
+                    }
                 }
-            }
-        });
-        count += 1;
+            });
+        }
     }
+    out[lines_at..lines_at + 4].copy_from_slice(&lines.to_le_bytes());
+
+    // The variables that do not come from a field line.
+    let count_at = out.len();
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    let mut count: u32 = 0;
     if let Some(authority) = head.authority() {
         out.extend_from_slice(&(known_key(b"host")).to_le_bytes());
         put_str(out, authority);
@@ -469,10 +493,16 @@ fn put_tls(out: &mut Vec<u8>, tls: &TlsInfo) -> u32 {
     n + m
 }
 
-/// Write the CGI name of a header: its key in [`KNOWN_KEYS`], or key 0 and the name.
-fn put_key(out: &mut Vec<u8>, name: &[u8]) {
+/// A field line's key: the line makes no CGI variable.
+pub const KEY_NONE: u16 = 0xffff;
+/// A field line's key bit: the variable's value is the joined one after the line.
+pub const KEY_JOINED: u16 = 0x8000;
+
+/// Write the CGI name of a header: its key in [`KNOWN_KEYS`], or key 0 and the name; `bits`
+/// (KEY_JOINED) go with the key.
+fn put_key(out: &mut Vec<u8>, name: &[u8], bits: u16) {
     let key = known_key(name);
-    out.extend_from_slice(&key.to_le_bytes());
+    out.extend_from_slice(&(key | bits).to_le_bytes());
     if key != 0 {
         return;
     }
@@ -522,16 +552,16 @@ mod tests {
     #[test]
     fn mangles_header_names_and_sends_common_ones_by_key() {
         let mut out = Vec::new();
-        put_key(&mut out, b"User-Agent");
+        put_key(&mut out, b"User-Agent", 0);
         let key = u16::from_le_bytes([out[0], out[1]]);
         assert_eq!(KNOWN_KEYS[usize::from(key) - 1].1, "HTTP_USER_AGENT");
         assert_eq!(out.len(), 2);
         out.clear();
-        put_key(&mut out, b"content-type");
+        put_key(&mut out, b"content-type", 0);
         let key = u16::from_le_bytes([out[0], out[1]]);
         assert_eq!(KNOWN_KEYS[usize::from(key) - 1].1, "CONTENT_TYPE");
         out.clear();
-        put_key(&mut out, b"X-Trace-Id");
+        put_key(&mut out, b"X-Trace-Id", 0);
         assert_eq!(&out[..2], &[0, 0]);
         assert_eq!(&out[6..], b"HTTP_X_TRACE_ID");
     }

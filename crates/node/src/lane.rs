@@ -27,6 +27,8 @@ pub struct NativeLane {
     lane: Arc<Lane>,
     /// The head of the previous whole answer (answers that repeat it reuse it).
     last_head: Mutex<LastHead>,
+    /// What heads framed as node:http's announce (`Keep-Alive: timeout=N`).
+    keep_alive_secs: u64,
 }
 
 /// Make the threadsafe function that wakes this thread with each batch of its lane.
@@ -68,6 +70,7 @@ pub fn attach(
     Ok(NativeLane {
         lane,
         last_head: Mutex::new(LastHead::None),
+        keep_alive_secs: bridge.keep_alive_secs,
     })
 }
 
@@ -172,7 +175,7 @@ impl NativeLane {
                 let mut attached: Vec<Option<Buffer>> =
                     attached.unwrap_or_default().into_iter().map(Some).collect();
                 let mut last = self.last_head.lock().unwrap_or_else(|e| e.into_inner());
-                answers::read(&data, &mut attached, &mut last)
+                answers::read(&data, &mut attached, &mut last, self.keep_alive_secs)
             }
             None => Vec::new(),
         };
@@ -215,10 +218,20 @@ impl NativeLane {
         buffer
     }
 
-    /// Start a streamed response (status and headers). Borrows the request.
+    /// Start a streamed response (status and headers; `frameAsNode`: framed as node:http frames
+    /// its answers). Borrows the request.
     #[napi(catch_unwind)]
-    pub fn start_response(&self, id: f64, status: String, headers: Vec<String>) -> Result<()> {
-        let head = response_head(&status, &headers)?;
+    pub fn start_response(
+        &self,
+        id: f64,
+        status: String,
+        headers: Vec<String>,
+        frame_as_node: Option<bool>,
+    ) -> Result<()> {
+        let mut head = response_head(&status, &headers)?;
+        if frame_as_node == Some(true) {
+            head.frame_as_node(self.keep_alive_secs);
+        }
         self.with_slot(id, |slot| {
             let responder = slot.responder.take()?;
             Some(responder.start(head).map(|s| slot.stream = Some(s)))

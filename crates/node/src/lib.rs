@@ -81,6 +81,7 @@ pub struct NativeOptions {
     pub numthreads: u32,
     /// -1 for no limit.
     pub max_threads: i32,
+    /// The `Server` response header (the `serverHeader` option); empty: none.
     pub server_software: String,
     /// Requests that may wait for a slot before 503.
     pub max_queue: u32,
@@ -313,6 +314,15 @@ fn config_from(o: &NativeOptions) -> Result<ServerConfig> {
     } else {
         Some(o.max_threads as usize)
     };
+    if o.server_software
+        .chars()
+        .any(|c| !c.is_ascii() || (c.is_ascii_control() && c != '\t'))
+    {
+        return Err(errors::option(format!(
+            "invalid serverHeader: {:?} is not a header value (printable ASCII)",
+            o.server_software
+        )));
+    }
     c.server_software = o.server_software.clone();
     c.max_queue = o.max_queue as usize;
     c.max_connections = usize::try_from(o.max_connections).ok();
@@ -397,14 +407,17 @@ impl NativeServer {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .collect();
+        let config = config_from(&options)?;
+        // As node: the whole seconds of the keep-alive timeout.
+        let keep_alive_secs = config.limits.timeout.as_secs();
         Ok(NativeServer {
-            config: config_from(&options)?,
+            config,
             access_log: access_log_from(&options),
             static_response: options
                 .static_response
                 .as_ref()
                 .map(|s| Bytes::from(s.clone().into_bytes())),
-            bridge: Bridge::new(trusted),
+            bridge: Bridge::new(trusted, keep_alive_secs),
             server: Arc::new(Mutex::new(None)),
         })
     }

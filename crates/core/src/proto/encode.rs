@@ -29,6 +29,9 @@ pub struct ResponseHead {
     content_length: Option<u64>,
     has_server: bool,
     has_date: bool,
+    /// Framed as node:http frames its answers (see [`ResponseHead::frame_as_node`]): the idle
+    /// seconds a kept-alive connection announces.
+    node_keep_alive: Option<u64>,
 }
 
 impl ResponseHead {
@@ -76,6 +79,7 @@ impl ResponseHead {
             content_length: None,
             has_server: false,
             has_date: false,
+            node_keep_alive: None,
         };
         for (name, value) in headers {
             if name.is_empty() || !name.bytes().all(is_tchar) {
@@ -137,7 +141,16 @@ impl ResponseHead {
             content_length: None,
             has_server: false,
             has_date: false,
+            node_keep_alive: None,
         }
+    }
+
+    /// Frame this head as node:http frames its answers (the Node-style adapter's): no default
+    /// `Server` header, and the connection's fate said ahead of the framing header, as node
+    /// does: `Connection: keep-alive` with `Keep-Alive: timeout=N` (N: the seconds a kept-alive
+    /// connection may idle), or `Connection: close`.
+    pub fn frame_as_node(&mut self, keep_alive_secs: u64) {
+        self.node_keep_alive = Some(keep_alive_secs);
     }
 
     /// The status code.
@@ -255,7 +268,7 @@ pub(crate) fn encode_head(
     out.extend_from_slice(&head.status_line);
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(&head.fields);
-    if !head.has_server {
+    if !head.has_server && head.node_keep_alive.is_none() && !server.is_empty() {
         out.extend_from_slice(b"Server: ");
         out.extend_from_slice(server.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -264,6 +277,15 @@ pub(crate) fn encode_head(
         out.extend_from_slice(b"Date: ");
         date::append_now(out);
         out.extend_from_slice(b"\r\n");
+    }
+    if let Some(secs) = head.node_keep_alive {
+        if keep_alive {
+            out.extend_from_slice(b"Connection: keep-alive\r\nKeep-Alive: timeout=");
+            push_decimal(out, secs);
+            out.extend_from_slice(b"\r\n");
+        } else {
+            out.extend_from_slice(b"Connection: close\r\n");
+        }
     }
     match framing {
         Framing::Length(n) if head.content_length.is_none() => {
@@ -281,7 +303,9 @@ pub(crate) fn encode_head(
         Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         _ => {}
     }
-    if !keep_alive {
+    if head.node_keep_alive.is_some() {
+        // Said above, where node says it.
+    } else if !keep_alive {
         out.extend_from_slice(b"Connection: close\r\n");
     } else if !ans.http11 {
         out.extend_from_slice(b"Connection: keep-alive\r\n");
@@ -291,6 +315,11 @@ pub(crate) fn encode_head(
 
 fn push_content_length(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(b"Content-Length: ");
+    push_decimal(out, n);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn push_decimal(out: &mut Vec<u8>, n: u64) {
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut v = n;
@@ -303,7 +332,6 @@ fn push_content_length(out: &mut Vec<u8>, n: u64) {
         }
     }
     out.extend_from_slice(&digits[i..]);
-    out.extend_from_slice(b"\r\n");
 }
 
 /// Append the chunk-size line of a chunk of `len` bytes.
@@ -404,6 +432,55 @@ mod tests {
             s.starts_with("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nServer: gh\r\nDate: ")
         );
         assert!(s.ends_with("GMT\r\nContent-Length: 5\r\n\r\n"));
+    }
+
+    #[test]
+    fn a_head_framed_as_node_says_keep_alive_before_its_length_and_has_no_default_server() {
+        let mut head = ResponseHead::from_app("200 OK", [("X-A", "b")]).unwrap();
+        head.frame_as_node(10);
+        let ans = Answer {
+            http11: true,
+            is_head: false,
+            keep_alive: true,
+        };
+        let mut out = Vec::new();
+        encode_head(
+            &head,
+            &ans,
+            Framing::Length(2),
+            Some(2),
+            true,
+            "gh",
+            &mut out,
+        );
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.1 200 OK\r\nX-A: b\r\nDate: "), "{s}");
+        assert!(
+            s.ends_with("GMT\r\nConnection: keep-alive\r\nKeep-Alive: timeout=10\r\nContent-Length: 2\r\n\r\n"),
+            "{s}"
+        );
+        let mut out = Vec::new();
+        encode_head(&head, &ans, Framing::Chunked, None, false, "gh", &mut out);
+        let s = String::from_utf8(out).unwrap();
+        assert!(
+            s.ends_with("GMT\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn an_empty_server_value_sends_no_server_header() {
+        let head = ResponseHead::from_app("200 OK", []).unwrap();
+        let ans = Answer {
+            http11: true,
+            is_head: false,
+            keep_alive: true,
+        };
+        let mut out = Vec::new();
+        encode_head(&head, &ans, Framing::Length(0), Some(0), true, "", &mut out);
+        let s = String::from_utf8(out).unwrap();
+        assert!(s.starts_with("HTTP/1.1 200 OK\r\nDate: "), "{s}");
+        assert!(!s.to_ascii_lowercase().contains("server:"), "{s}");
     }
 
     #[test]
