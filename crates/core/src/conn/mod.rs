@@ -184,7 +184,9 @@ async fn serve_http(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
         wr, side, shared, ..
     } = conn;
     let linger = linger || side.as_ref().is_some_and(|s| !s.buf.is_empty());
-    close(wr, side.filter(|_| linger).map(|s| s.rd), &shared).await;
+    // Boxed: the close holds a buffer to drain into, which would otherwise widen every idle
+    // connection's future (see the_connection_future_stays_small).
+    Box::pin(close(wr, side.filter(|_| linger).map(|s| s.rd), &shared)).await;
 }
 
 impl Conn {
