@@ -85,33 +85,50 @@ async fn serve_plain(mut stream: Stream, mut info: ConnInfo, shared: Arc<Shared>
     let _ = Box::pin(write_error(&mut wr, 400, why, &[], false, &shared)).await;
 }
 
-/// The PROXY header when one is expected, the TLS handshake, then the HTTP loop. The handshake future is boxed: it holds rustls's
-/// handshake state, which would otherwise widen the future of the connection for as long as it
-/// lives.
-async fn serve_tls(mut stream: Stream, mut info: ConnInfo, shared: Arc<Shared>) {
-    let Some(tls) = &shared.tls else { return };
-    if !proxy_step(&mut stream, &mut info, &shared).await {
-        return;
+/// The PROXY header when one is expected, the TLS handshake, then the HTTP loop. The steps
+/// before the loop run in a box of their own, freed when the handshake is done: their state
+/// (rustls's handshake, the addresses moved through them) would otherwise widen the future of
+/// the connection for as long as it lives.
+fn serve_tls(
+    stream: Stream,
+    info: ConnInfo,
+    shared: Arc<Shared>,
+) -> impl Future<Output = ()> + Send {
+    // Boxed before the loop's future is made, so that the loop's future holds only the box,
+    // not the stream and addresses that go into it.
+    let steps = Box::pin(tls_steps(stream, info, shared.clone()));
+    async move {
+        if let Some((s, info)) = steps.await {
+            serve_http(s, info, shared).await
+        }
     }
-    let accepted = {
-        let mut shutdown = shared.shutdown_rx.clone();
-        let timeout = shared.config.limits.timeout;
-        Box::pin(tls::accept(
-            stream,
-            tls,
-            &shared.stats,
-            timeout,
-            &mut shutdown,
-        ))
-        .await
-    };
+}
+
+/// The PROXY header and the TLS handshake: the TLS stream to serve, or `None` when the
+/// connection is done (no PROXY header in time, a failed handshake, plain HTTP answered).
+async fn tls_steps(
+    mut stream: Stream,
+    mut info: ConnInfo,
+    shared: Arc<Shared>,
+) -> Option<(Stream, ConnInfo)> {
+    let shared = &*shared;
+    let tls = shared.tls.as_ref()?;
+    if !proxy_step(&mut stream, &mut info, shared).await {
+        return None;
+    }
+    let mut shutdown = shared.shutdown_rx.clone();
+    let timeout = shared.config.limits.timeout;
+    let accepted = tls::accept(stream, tls, &shared.stats, timeout, &mut shutdown).await;
     match accepted {
         Accepted::Tls(s, tls_info) => {
             info.tls = Some(tls_info);
-            serve_http(s, info, shared).await
+            Some((s, info))
         }
-        Accepted::PlainHttp(s) => Box::pin(reject_plain_http(s, &shared)).await,
-        Accepted::Closed => {}
+        Accepted::PlainHttp(s) => {
+            reject_plain_http(s, shared).await;
+            None
+        }
+        Accepted::Closed => None,
     }
 }
 
