@@ -418,8 +418,12 @@ pub(crate) struct TlsRead {
 /// Under TLS, readiness of the socket says nothing about readable plaintext (a record may be
 /// incomplete, or carry only a session ticket or a key update), so [`ReadHalf::readable`] reads
 /// one byte of plaintext and keeps it for the next read. The memory an idle TLS connection
-/// holds is then rustls's own: its receive buffer grows to the largest record seen (at most
-/// about 16.7 KiB) and is kept with the connection, plus roughly 1 KiB of session state.
+/// holds beyond a plain one is then rustls's own (0.23, TLS 1.3 with AES-256-GCM, counted with
+/// a counting allocator): the `ServerConnection` itself (1168 bytes, inside the split's shared
+/// stream) and 6280 bytes on the heap, of which 4096 are its receive (deframer) buffer, which
+/// the buffered API keeps at its read size for the connection's life and offers no way to
+/// release; the rest is the traffic state and the two record keys. Releasing that buffer while
+/// idle needs rustls's unbuffered API, where the caller owns the buffers (issue 17).
 pub(crate) enum ReadHalf {
     Tcp(tcp::OwnedReadHalf),
     #[cfg(unix)]

@@ -466,7 +466,9 @@ mod tests {
             std::mem::size_of::<Done>(),
             std::mem::size_of::<Outcome>()
         );
-        assert!(size < 3072, "the connection future grew to {size} bytes");
+        // 1464 bytes now (issue 17: 1856 before the close and the refusals' heads were kept
+        // out of it); each 100 bytes here is about 0.1 KiB of RSS per idle connection.
+        assert!(size <= 1536, "the connection future grew to {size} bytes");
         drop(fut);
         // What a connection task really holds: the TLS handshake (boxed) or the HTTP loop.
         let (server, _) = {
@@ -477,7 +479,8 @@ mod tests {
         let fut = serve_tls(Stream::Tcp(server), info, shared);
         let outer = std::mem::size_of_val(&fut);
         eprintln!("connection future with the TLS step: {outer} bytes");
-        assert!(outer < 3072, "the connection future grew to {outer} bytes");
+        // 1688 bytes now (2344 when the handshake's steps were part of it).
+        assert!(outer <= 1792, "the connection future grew to {outer} bytes");
         drop(fut);
         drop(client);
     }
