@@ -81,6 +81,17 @@ test('openssl s_client: -tls1_3 and -tls1_2 succeed, -tls1_1 is refused and coun
   t.true(await eventually(() => server.nativeStats().tlsHandshakeErrors > before), 'the refused handshake is counted')
 })
 
+test('a connection the server closes ends with a TLS close_notify before the FIN, in TLS 1.3 and 1.2', async (t) => {
+  const { port } = await tlsServer(t, {})
+  for (const flag of ['-tls1_3', '-tls1_2']) {
+    // -msg shows each record read; the server closes after this `Connection: close` answer.
+    const r = await sClient(port, [flag, '-CAfile', pki.caCert, '-msg'])
+    t.is(r.code, 0, r.stderr)
+    t.regex(r.stdout, /HTTP\/1\.1 200 OK/)
+    t.regex(r.stdout, /<<< TLS 1\.[23], Alert \[length 0002\], warning close_notify/, `${flag}: close_notify received`)
+  }
+})
+
 test('curl --cacert gets the page over HTTPS with HTTP/1.1 chosen by ALPN', async (t) => {
   const { port } = await tlsServer(t, {})
   const r = await run('curl', ['-sS', '--cacert', pki.caCert, '--resolve', `localhost:${port}:127.0.0.1`, '-w', '\n%{http_version} %{ssl_verify_result}', `https://localhost:${port}/from/curl`])

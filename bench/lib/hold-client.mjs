@@ -1,13 +1,18 @@
-// A separate client process for the idle-connection scenario: opens COUNT keep-alive connections
+// A separate client process for the idle-connection scenarios: opens COUNT keep-alive connections
 // to 127.0.0.1:PORT, sends one request on each, waits for every answer, and keeps them open.
-//   node hold-client.mjs PORT COUNT
+//   node hold-client.mjs PORT COUNT [tls] [requests=R]
+// With `tls`, each connection is TLS (the bench's self-signed certificate is not checked). With
+// `requests=R`, each connection makes R requests one after another before it is held (a warm-up).
 // Prints {"held":N,"failed":F,"ms":T} once done; then, for each "status" line on stdin, prints
 // {"open":N}. Exits on stdin's end, on SIGTERM, or after 10 minutes at most.
 import net from 'node:net'
 import readline from 'node:readline'
+import tls from 'node:tls'
 
 const port = Number(process.argv[2])
 const count = Number(process.argv[3])
+const useTls = process.argv.slice(4).includes('tls')
+const requestsEach = Number(/^requests=(\d+)$/.exec(process.argv.slice(4).find((a) => a.startsWith('requests=')) ?? '')?.[1] ?? 1)
 const IN_FLIGHT = 200 // connections being opened at once
 const REQUEST = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'
 const EXPECT = 'Hello, World!'
@@ -20,6 +25,7 @@ function holdOne() {
   return new Promise((resolve) => {
     let text = ''
     let done = false
+    let answered = 0
     const finish = (ok) => {
       if (done) return
       done = true
@@ -27,20 +33,24 @@ function holdOne() {
       else failed++
       resolve()
     }
-    const socket = net.connect({ host: '127.0.0.1', port })
+    const socket = useTls ? tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : net.connect({ host: '127.0.0.1', port })
     socket.setTimeout(30000, () => {
       socket.destroy()
       finish(false)
     })
     socket.setEncoding('latin1')
-    socket.on('connect', () => socket.write(REQUEST))
+    socket.once(useTls ? 'secureConnect' : 'connect', () => socket.write(REQUEST))
     socket.on('data', (piece) => {
       if (done) return
       text += piece
-      if (text.endsWith(EXPECT)) {
-        socket.setTimeout(0)
-        finish(true)
+      if (!text.endsWith(EXPECT)) return
+      if (++answered < requestsEach) {
+        text = ''
+        socket.write(REQUEST)
+        return
       }
+      socket.setTimeout(0)
+      finish(true)
     })
     socket.on('error', () => finish(false))
     socket.on('close', () => {

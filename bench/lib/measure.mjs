@@ -236,14 +236,69 @@ function nextJsonLine(lines, timeoutMs, what) {
   })
 }
 
+/** Start a hold client: `count` connections to `port`, each with `requests` answered requests. */
+function holdConnections(ctx, port, count, tls, requests = 1) {
+  const client = spawnGroup(process.execPath, [path.join(ctx.benchDir, 'lib', 'hold-client.mjs'), String(port), String(count), ...holdOptions(tls, requests)], { stdin: 'pipe' })
+  client.stderr.resume()
+  const lines = readline.createInterface({ input: client.stdout })
+  return { client, lines }
+}
+
+function holdOptions(tls, requests) {
+  return [...(tls ? ['tls'] : []), ...(requests > 1 ? [`requests=${requests}`] : [])]
+}
+
+/** The command line of the hold client, as the report shows it. */
+export function holdCommand(count, tls, requests = 1) {
+  return shellLine('node', ['lib/hold-client.mjs', 'PORT', String(count), ...holdOptions(tls, requests)])
+}
+
 /**
- * RSS per idle keep-alive connection: RSS after a warm-up, then with `count` connections held
- * open by a separate client process (each has made one request), divided by those still open.
+ * The warm-up before RSS is first read: this many connections make IDLE_WARMUP_REQUESTS requests
+ * each, then close. Enough requests for the JS heap's young generation to reach its working size
+ * (with fewer, the garbage of the measured run's requests counts as connection memory), and few
+ * connections, so that the memory of connections freed by the warm-up cannot hide that of the
+ * measured ones.
  */
+export const IDLE_WARMUP_CONNECTIONS = 8
+export const IDLE_WARMUP_REQUESTS = 2500
+
+/**
+ * RSS per idle keep-alive connection of one started peer: a warm-up (IDLE_WARMUP_CONNECTIONS
+ * connections that each make IDLE_WARMUP_REQUESTS requests, then close), VmRSS (the median of 5 readings 200 ms
+ * apart), then `count` connections held open by a separate client process, each after one
+ * answered request; 2 s later VmRSS again. (after - before) / connections still open.
+ */
+export async function measureIdle(server, ctx, count, tls) {
+  const warm = holdConnections(ctx, server.port, IDLE_WARMUP_CONNECTIONS, tls, IDLE_WARMUP_REQUESTS)
+  try {
+    await nextJsonLine(warm.lines, 60000, 'hold-client (warm-up)')
+  } finally {
+    await stopGroup(warm.client)
+  }
+  await delay(1000)
+  const before = await steadyRss(server.pid)
+  const { client, lines } = holdConnections(ctx, server.port, count, tls)
+  try {
+    const held = await nextJsonLine(lines, 180000, 'hold-client')
+    await delay(2000)
+    const after = await steadyRss(server.pid)
+    client.stdin.write('status\n')
+    const { open } = await nextJsonLine(lines, 10000, 'hold-client status')
+    if (!alive(server)) throw new Error(died(server))
+    if (open < count * 0.9) throw new Error(`only ${open} of ${count} connections stayed open (${held.failed} failed to connect or get an answer)`)
+    return { kibPerConn: (after - before) / open, rssBeforeMiB: before / 1024, rssAfterMiB: after / 1024, held: open, failed: held.failed, openMs: held.ms }
+  } finally {
+    await stopGroup(client)
+  }
+}
+
+/** RSS per idle keep-alive connection (plain or TLS, as the scenario says), peer by peer. */
 export async function runIdleScenario(scenario, ctx) {
   const count = ctx.holdConnections
+  const tls = Boolean(scenario.tls)
   const peers = []
-  const commands = { servers: {}, client: shellLine('node', ['lib/hold-client.mjs', 'PORT', String(count)]), warmup: shellLine('wrk', wrkArgs({ url: 'http://127.0.0.1:PORT/', connections: 8, seconds: 1 })) }
+  const commands = { servers: {}, client: holdCommand(count, tls), warmup: holdCommand(IDLE_WARMUP_CONNECTIONS, tls, IDLE_WARMUP_REQUESTS) + ' (then closed)' }
   for (const id of scenario.peers) {
     const label = peerLabel(id, scenario)
     const r = await startPeer(id, scenario, ctx, { idleTimeout: 120 })
@@ -254,29 +309,14 @@ export async function runIdleScenario(scenario, ctx) {
       continue
     }
     const { server } = r
-    let client
     try {
-      await runWrk(ctx.wrk, wrkArgs({ url: `http://127.0.0.1:${server.port}/`, connections: 8, seconds: 1 }), 1)
-      await delay(1000)
-      const before = await steadyRss(server.pid)
-      client = spawnGroup(process.execPath, [path.join(ctx.benchDir, 'lib', 'hold-client.mjs'), String(server.port), String(count)], { stdin: 'pipe' })
-      client.stderr.resume()
-      const lines = readline.createInterface({ input: client.stdout })
-      const held = await nextJsonLine(lines, 180000, 'hold-client')
-      await delay(2000)
-      const after = await steadyRss(server.pid)
-      client.stdin.write('status\n')
-      const { open } = await nextJsonLine(lines, 10000, 'hold-client status')
-      if (!alive(server)) throw new Error(died(server))
-      if (open < count * 0.9) throw new Error(`only ${open} of ${count} connections stayed open (${held.failed} failed to connect or get an answer)`)
-      const values = { kibPerConn: (after - before) / open, rssBeforeMiB: before / 1024, rssAfterMiB: after / 1024, held: open, failed: held.failed, openMs: held.ms }
-      console.log(`  ${label.padEnd(24)} ${fmt(values.kibPerConn, 1).padStart(7)} KiB/conn   RSS ${fmt(values.rssBeforeMiB, 1)} -> ${fmt(values.rssAfterMiB, 1)} MiB with ${open} held`)
+      const values = await measureIdle(server, ctx, count, tls)
+      console.log(`  ${label.padEnd(24)} ${fmt(values.kibPerConn, 1).padStart(7)} KiB/conn   RSS ${fmt(values.rssBeforeMiB, 1)} -> ${fmt(values.rssAfterMiB, 1)} MiB with ${values.held} held`)
       peers.push({ id, label, status: 'ok', values })
     } catch (err) {
       console.log(`  ${label.padEnd(24)} failed: ${describe(err)}`)
       peers.push({ id, label, status: 'failed', reason: describe(err) })
     } finally {
-      if (client) await stopGroup(client)
       await stopGroup(server.child)
     }
   }

@@ -57,11 +57,19 @@ const WRK_COLUMNS = [
   { key: 'otherCores', label: 'other CPU', format: 'f2' },
 ]
 
+const IDLE_METRICS = [{ key: 'kibPerConn', label: 'KiB of RSS per idle connection', better: 'lower', unit: 'KiB' }]
+const IDLE_COLUMNS = [
+  { key: 'kibPerConn', label: 'KiB/conn', format: 'f1' },
+  { key: 'rssBeforeMiB', label: 'RSS before MiB', format: 'f1' },
+  { key: 'rssAfterMiB', label: 'RSS held MiB', format: 'f1' },
+  { key: 'held', label: 'held', format: 'int' },
+]
+
 /**
  * compare: pairs of peers whose ratio (of the first metric) the report states as well, besides the
  * ratios to node:http (the targets of issue 6 are such ratios).
  * kind 'wrk': wrk -t1 against every peer in turn. app: what the peers serve (apps/*: --scenario).
- * kind 'idle': RSS per idle keep-alive connection. kind 'gib': RSS growth over 1 GiB each way.
+ * kind 'idle': RSS per idle keep-alive connection (over TLS with `tls`). kind 'gib': RSS growth over 1 GiB each way.
  * kind 'burst': `connections` requests at once from a client process, the time until all are answered.
  */
 export const SCENARIOS = [
@@ -81,13 +89,8 @@ export const SCENARIOS = [
     app: 'hello',
     connections: 5000,
     peers: MEMORY_PEERS,
-    metrics: [{ key: 'kibPerConn', label: 'KiB of RSS per idle connection', better: 'lower', unit: 'KiB' }],
-    columns: [
-      { key: 'kibPerConn', label: 'KiB/conn', format: 'f1' },
-      { key: 'rssBeforeMiB', label: 'RSS before MiB', format: 'f1' },
-      { key: 'rssAfterMiB', label: 'RSS held MiB', format: 'f1' },
-      { key: 'held', label: 'held', format: 'int' },
-    ],
+    metrics: IDLE_METRICS,
+    columns: IDLE_COLUMNS,
   },
   {
     n: 10,
@@ -131,6 +134,8 @@ export const SCENARIOS = [
   { n: 15, id: 'hono-json-c64', title: 'Hono, JSON route (c.json), keep-alive, 64 connections', kind: 'wrk', app: 'hello-json', connections: 64, peers: HONO_PEERS, baseline: 'hono-node', metrics: [RPS], columns: WRK_COLUMNS, compare: HONO_COMPARE },
   { n: 16, id: 'express-hello-c64', title: 'Express 5, hello world (res.send), keep-alive, 64 connections', kind: 'wrk', app: 'hello', connections: 64, peers: EXPRESS_PEERS, baseline: 'express-node', metrics: [RPS], columns: WRK_COLUMNS, compare: EXPRESS_COMPARE },
   { n: 17, id: 'express-json-c64', title: 'Express 5, JSON route (res.json), keep-alive, 64 connections', kind: 'wrk', app: 'hello-json', connections: 64, peers: EXPRESS_PEERS, baseline: 'express-node', metrics: [RPS], columns: WRK_COLUMNS, compare: EXPRESS_COMPARE },
+  // Issue 17: an idle TLS connection, the same method as scenario 9 (the TLS peers of scenario 8).
+  { n: 18, id: 'idle-tls', title: 'memory: RSS per idle TLS 1.3 keep-alive connection, 5,000 held', kind: 'idle', app: 'hello', tls: true, connections: 5000, peers: MEMORY_PEERS, metrics: IDLE_METRICS, columns: IDLE_COLUMNS },
 ]
 
 /**
@@ -148,6 +153,9 @@ export const TARGETS = [
   { what: '200 concurrent 1 s async requests finish in ≤ 1.3 s', scenario: 'async1s-c200', key: 'seconds', peer: 'gatehouse', op: '<=', limit: 1.3 },
   { what: 'defaults within 5% of tuned (numthreads 1024), hello c64 req/s', scenario: 'hello-c64', key: 'rps', peer: 'gatehouse', of: 'gatehouse-tuned', op: '>=', limit: 0.95 },
   { what: 'defaults within 5% of tuned (numthreads 1024), pipelined req/s', scenario: 'pipelined-c64', key: 'rps', peer: 'gatehouse', of: 'gatehouse-tuned', op: '>=', limit: 0.95 },
+  // Issue 17: the memory of an idle connection.
+  { what: 'idle keep-alive connection ≤ 4 KiB of RSS', scenario: 'idle-conns', key: 'kibPerConn', peer: 'gatehouse', op: '<=', limit: 4 },
+  { what: 'idle TLS keep-alive connection ≤ 8 KiB of RSS', scenario: 'idle-tls', key: 'kibPerConn', peer: 'gatehouse', op: '<=', limit: 8 },
   // Issue 13: the frameworks on gatehouse against their usual servers.
   { what: 'Hono hello on gatehouse ≥ 1.5× Hono on @hono/node-server', scenario: 'hono-hello-c64', key: 'rps', peer: 'hono-gatehouse', of: 'hono-node', op: '>=', limit: 1.5 },
   { what: 'Hono JSON on gatehouse ≥ 1.5× Hono on @hono/node-server', scenario: 'hono-json-c64', key: 'rps', peer: 'hono-gatehouse', of: 'hono-node', op: '>=', limit: 1.5 },

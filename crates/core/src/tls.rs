@@ -6,8 +6,12 @@
 //! lock held only for the swap: handshakes that start afterwards use the new certificates, and
 //! connections already open keep the configuration they were made with.
 
+mod stream;
 mod x509;
 
+pub(crate) use stream::TlsStream;
+
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -19,9 +23,8 @@ use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{CipherSuite, ProtocolVersion, RootCertStore};
+use rustls::{CipherSuite, ProtocolVersion, RootCertStore, ServerConfig};
 use tokio::sync::watch;
-use tokio_rustls::TlsAcceptor;
 
 use crate::error::{Error, Kind};
 use crate::listener::Stream;
@@ -156,15 +159,25 @@ impl Resolver {
     }
 }
 
+thread_local! {
+    /// The SNI of the ClientHello this thread's resolver saw last (`Some(None)`: none sent).
+    /// rustls 0.23's unbuffered connection does not expose the SNI as its buffered one does;
+    /// the resolver sees it, inside the handshake step that [`accept`] runs on this thread and
+    /// takes it from right after.
+    static HELLO_SNI: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+}
+
 impl ResolvesServerCert for Resolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.pick(hello.server_name()).key.clone())
+        let sni = hello.server_name();
+        HELLO_SNI.with(|seen| *seen.borrow_mut() = Some(sni.map(str::to_owned)));
+        Some(self.pick(sni).key.clone())
     }
 }
 
 /// One loaded configuration: what a handshake uses from start to end.
 pub(crate) struct Loaded {
-    acceptor: TlsAcceptor,
+    config: Arc<ServerConfig>,
     resolver: Arc<Resolver>,
 }
 
@@ -380,7 +393,7 @@ pub(crate) fn load(cfg: &TlsConfig) -> Result<Loaded, Error> {
     let mut config = builder.with_cert_resolver(resolver.clone());
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Loaded {
-        acceptor: TlsAcceptor::from(Arc::new(config)),
+        config: Arc::new(config),
         resolver,
     })
 }
@@ -564,8 +577,15 @@ pub(crate) async fn accept(
                 return Err(None);
             }
         }
-        match loaded.acceptor.accept(stream).await {
-            Ok(s) => Ok(s),
+        HELLO_SNI.with(|seen| seen.borrow_mut().take());
+        let mut sni = None;
+        let take_sni = || {
+            if let Some(seen) = HELLO_SNI.with(|seen| seen.borrow_mut().take()) {
+                sni = Some(seen);
+            }
+        };
+        match TlsStream::accept(loaded.config.clone(), stream, take_sni).await {
+            Ok(s) => Ok((s, sni.flatten())),
             Err(e) => {
                 Stats::add(&stats.tls_handshake_errors, 1);
                 crate::debug(format_args!("TLS handshake failed: {e}"));
@@ -577,7 +597,7 @@ pub(crate) async fn accept(
         r = tokio::time::timeout(timeout, work) => r,
         _ = shutdown.wait_for(|s| *s) => return Accepted::Closed,
     };
-    let tls_stream = match outcome {
+    let (tls_stream, sni) = match outcome {
         Err(_) => {
             Stats::add(&stats.tls_handshake_timeouts, 1);
             crate::debug(format_args!(
@@ -593,18 +613,24 @@ pub(crate) async fn accept(
         Ok(Ok(s)) => s,
     };
     Stats::add(&stats.tls_handshakes, 1);
-    let (_, conn) = tls_stream.get_ref();
-    let sni = conn.server_name().map(str::to_owned);
     let served = loaded.resolver.pick(sni.as_deref());
-    let (cipher, cipher_bits) = conn
-        .negotiated_cipher_suite()
-        .map_or(("", 0), |s| cipher_name(s.suite()));
-    let client = conn
-        .peer_certificates()
-        .and_then(|certs| certs.first())
-        .map(|leaf| Box::new(client_cert(leaf)));
+    let (protocol, cipher, cipher_bits, client) = tls_stream.with_conn(|conn| {
+        let (cipher, cipher_bits) = conn
+            .negotiated_cipher_suite()
+            .map_or(("", 0), |s| cipher_name(s.suite()));
+        let client = conn
+            .peer_certificates()
+            .and_then(|certs| certs.first())
+            .map(|leaf| Box::new(client_cert(leaf)));
+        (
+            protocol_name(conn.protocol_version()),
+            cipher,
+            cipher_bits,
+            client,
+        )
+    });
     let info = TlsInfo {
-        protocol: protocol_name(conn.protocol_version()),
+        protocol,
         cipher,
         cipher_bits,
         sni,
@@ -612,7 +638,7 @@ pub(crate) async fn accept(
         server_issuer: served.issuer.clone(),
         client,
     };
-    Accepted::Tls(Stream::Tls(Box::new(tls_stream)), Box::new(info))
+    Accepted::Tls(Stream::Tls(tls_stream), Box::new(info))
 }
 
 #[cfg(test)]

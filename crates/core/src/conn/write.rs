@@ -356,6 +356,22 @@ pub(super) async fn write_text(
     is_head: bool,
     shared: &Shared,
 ) -> io::Result<usize> {
+    // Encoded before the first await: only the bytes live across it, not the head they were
+    // made from (the write's state is part of every connection's future, see
+    // the_connection_future_stays_small).
+    let out = encode_text(status, reason, extra, body, is_head, shared);
+    write_all(wr, &[&out], shared).await
+}
+
+/// The bytes of a [`write_text`] answer.
+fn encode_text(
+    status: u16,
+    reason: &str,
+    extra: &[&[u8]],
+    body: &str,
+    is_head: bool,
+    shared: &Shared,
+) -> Vec<u8> {
     let head = ResponseHead::plain(status, reason);
     let ans = Answer {
         http11: shared.config.protocol == Protocol::Http11,
@@ -382,5 +398,5 @@ pub(super) async fn write_text(
     if !is_head {
         out.extend_from_slice(body.as_bytes());
     }
-    write_all(wr, &[&out], shared).await
+    out
 }
