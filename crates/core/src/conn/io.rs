@@ -20,8 +20,17 @@ use crate::stats::Stats;
 /// The first read of a connection's head reserves this much; an idle connection holds nothing.
 pub(super) const FIRST_READ: usize = 2048;
 
-/// How long a closing connection keeps reading (and discarding) so the client sees the response.
-pub(super) const LINGER: Duration = Duration::from_millis(500);
+/// The longest a closing connection keeps reading and discarding what the client still sends,
+/// so that the answer is not destroyed by a reset (nginx's `lingering_time`).
+pub(super) const LINGER_TOTAL: Duration = Duration::from_secs(30);
+
+/// The longest it waits for more between two reads while it lingers (nginx's
+/// `lingering_timeout`): a client that has read the answer closes or goes quiet.
+pub(super) const LINGER_IDLE: Duration = Duration::from_secs(5);
+
+/// The most a lingering close reads and discards: past it, the client is sending a body it was
+/// told it cannot send, and the connection is closed.
+pub(super) const LINGER_BYTES: usize = 64 * 1024 * 1024;
 
 pub(super) enum HeadOutcome {
     Head(ParsedHead),
@@ -144,18 +153,27 @@ pub(super) async fn client_gone(side: Option<&mut ReadSide>, shared: &Shared) ->
 }
 
 /// Close politely: send FIN (after close_notify under TLS); given the read side, also read and
-/// drop what the client still sends for a moment, so a response followed by unread input is not
-/// destroyed by a reset. Only then: a clean `Connection: close` exchange has nothing left to
-/// drain, and its task need not wait for the client's FIN.
+/// drop what the client still sends, so that an answer followed by unread input is not
+/// destroyed by a reset in the client's receive buffer: until the client closes or goes quiet
+/// for [`LINGER_IDLE`], at most [`LINGER_TOTAL`] and [`LINGER_BYTES`], or the server stops.
+/// Only then: a clean `Connection: close` exchange has nothing left to drain, and its task need
+/// not wait for the client's FIN.
 pub(super) async fn close(mut wr: WriteHalf, rd: Option<ReadHalf>, shared: &Shared) {
     let _ = timeout(shared.config.limits.timeout, wr.shutdown()).await;
-    if let Some(mut rd) = rd {
-        let deadline = Instant::now() + LINGER;
-        let mut sink = [0u8; 1024];
-        while let Ok(Ok(n)) = tokio::time::timeout_at(deadline, rd.read(&mut sink)).await {
-            if n == 0 {
-                break;
-            }
+    let Some(mut rd) = rd else { return };
+    let until = Instant::now() + LINGER_TOTAL;
+    let mut stopping = shared.shutdown_rx.clone();
+    // On the heap, and only while lingering: an idle connection's future holds no room for it.
+    let mut sink = vec![0u8; 16 * 1024];
+    let mut drained = 0usize;
+    while drained < LINGER_BYTES && !*stopping.borrow() {
+        let gap = (Instant::now() + LINGER_IDLE).min(until);
+        tokio::select! {
+            r = tokio::time::timeout_at(gap, rd.read(&mut sink)) => match r {
+                Ok(Ok(n)) if n > 0 => drained += n,
+                _ => break,
+            },
+            _ = stopping.changed() => break,
         }
     }
 }
