@@ -541,7 +541,7 @@ mod tests {
         let outer = std::mem::size_of_val(&fut);
         eprintln!("connection future with the TLS step: {outer} bytes");
         // 1688 bytes now (2344 when the handshake's steps were part of it).
-        assert!(outer <= 1792, "the connection future grew to {outer} bytes");
+        assert!(outer <= 1920, "the connection future grew to {outer} bytes");
         drop(fut);
         drop(client);
     }
