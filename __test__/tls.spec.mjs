@@ -135,6 +135,34 @@ test('clientAuth required: no certificate or an untrusted one fails the handshak
   t.true(await eventually(() => server.nativeStats().tlsHandshakeErrors >= 2))
 })
 
+test('a refused handshake ends with the fatal alert that says why, not a silent close', async (t) => {
+  const { port } = await tlsServer(t, { caCerts: pki.caCert, clientAuth: 'required' })
+  // -msg shows each record read: the server's alert names the refusal.
+  const alerts = async (flags) => (await sClient(port, [...flags, '-msg'])).stdout.split('\n').filter((l) => l.startsWith('<<<') && /Alert/.test(l)).join('\n')
+  t.regex(await alerts(['-tls1_1', '-cipher', 'DEFAULT@SECLEVEL=0']), /fatal (handshake_failure|protocol_version)/, 'no version in common')
+  for (const version of ['-tls1_3', '-tls1_2']) {
+    t.regex(await alerts([version, '-CAfile', pki.caCert]), /fatal certificate_required/, `${version}: no client certificate`)
+    t.regex(await alerts([version, '-CAfile', pki.caCert, '-cert', pki.strangerCert, '-key', pki.strangerKey]), /fatal (certificate_unknown|unknown_ca|bad_certificate)/, `${version}: an untrusted one`)
+  }
+})
+
+test('a record that does not decrypt gets the fatal bad_record_mac alert, in TLS 1.3 and 1.2', async (t) => {
+  const { port } = await tlsServer(t, {})
+  for (const maxVersion of ['TLSv1.3', 'TLSv1.2']) {
+    const wire = net.connect(port, '127.0.0.1')
+    await new Promise((resolve) => wire.once('connect', resolve))
+    const { socket } = await tlsConnect(port, { socket: wire, ca: read(pki.caCert), maxVersion })
+    const ended = new Promise((resolve) => {
+      socket.once('error', (e) => resolve(e.code))
+      socket.once('close', () => resolve('closed without an alert'))
+    })
+    // An application-data record of random bytes, written under the TLS layer.
+    wire.write(Buffer.concat([Buffer.from([0x17, 0x03, 0x03, 0x00, 0x30]), Buffer.alloc(0x30, 0x5a)]))
+    // OpenSSL 3.0 names it SSLV3_ALERT_…, later lines SSL/TLS_ALERT_….
+    t.regex(await ended, /^ERR_SSL_(SSLV3|SSL\/TLS)_ALERT_BAD_RECORD_MAC$/, maxVersion)
+  }
+})
+
 test('clientAuth optional serves clients without a certificate; none never asks for one', async (t) => {
   const optional = await tlsServer(t, { caCerts: pki.caCert })
   t.is(optional.server.sslAdapter.clientAuth, 'optional', 'caCerts alone means optional')

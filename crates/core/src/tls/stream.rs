@@ -51,6 +51,9 @@ struct State {
     eof: bool,
     /// Our close_notify is queued: nothing more is written.
     write_closed: bool,
+    /// rustls refused what it received: the fatal alert it queued is in `outgoing`, and the
+    /// connection ends after sending it.
+    failed: bool,
 }
 
 /// What processing the received records came to.
@@ -80,7 +83,60 @@ impl State {
     /// Process what was received (handshake records, application data into `plaintext`,
     /// answers into `outgoing`) until more input is needed or the connection is writable; then
     /// encrypt `write`, if any. Records answered here are sent by the next flush.
+    ///
+    /// On an error, the fatal alert rustls queued for it is encoded into `outgoing` too, so
+    /// that the client learns why (a handshake with no common version, a record that does not
+    /// decrypt) rather than seeing the connection drop.
     fn process(&mut self, write: Write<'_>) -> io::Result<Step> {
+        if self.failed {
+            return Err(tls_error("the TLS connection failed already"));
+        }
+        let processed = self.process_records(write);
+        if processed.is_err() {
+            self.failed = true;
+            self.queue_alert();
+        }
+        processed
+    }
+
+    /// After rustls refused a record: encode what it queued (the fatal alert). rustls hands out
+    /// what it has queued before repeating its error, so this ends at that error.
+    fn queue_alert(&mut self) {
+        // rustls queues one alert per error; the bound is only a guard.
+        for _ in 0..4 {
+            let UnbufferedStatus { discard, state } =
+                self.conn.process_tls_records(&mut self.incoming);
+            let queued = match state {
+                Ok(ConnectionState::EncodeTlsData(mut encode)) => {
+                    let start = self.outgoing.len();
+                    self.outgoing.resize(start + RECORD_OVERHEAD, 0);
+                    let written = match encode.encode(&mut self.outgoing[start..]) {
+                        Err(EncodeError::InsufficientSize(e)) => {
+                            self.outgoing.resize(start + e.required_size, 0);
+                            encode.encode(&mut self.outgoing[start..])
+                        }
+                        other => other,
+                    };
+                    let n = written.unwrap_or(0);
+                    self.outgoing.truncate(start + n);
+                    n > 0
+                }
+                Ok(ConnectionState::TransmitTlsData(transmit)) => {
+                    transmit.done();
+                    true
+                }
+                _ => false,
+            };
+            if discard > 0 {
+                self.incoming.drain(..discard.min(self.incoming.len()));
+            }
+            if !queued {
+                return;
+            }
+        }
+    }
+
+    fn process_records(&mut self, write: Write<'_>) -> io::Result<Step> {
         // Each turn decrypts or encodes something, or returns; rustls emits a bounded number of
         // states per record.
         loop {
@@ -242,7 +298,12 @@ impl State {
             if self.peer_closed {
                 return Poll::Ready(Ok(()));
             }
-            self.process(Write::Nothing)?;
+            if let Err(e) = self.process(Write::Nothing) {
+                // The alert, if the socket takes it now: the reader's error ends the
+                // connection, and nothing else would send it.
+                let _ = self.poll_send(cx);
+                return Poll::Ready(Err(e));
+            }
             if self.plaintext_read < self.plaintext.len() || self.peer_closed {
                 continue;
             }
@@ -287,8 +348,11 @@ impl State {
         if !self.write_closed {
             ready!(self.poll_send(cx))?;
             self.write_closed = true;
-            // Closed already (both sides), there is no close_notify to send.
-            self.process(Write::CloseNotify)?;
+            // After a fatal alert no close_notify follows (RFC 8446 §6.2); closed already
+            // (both sides), there is none to send either.
+            if !self.failed {
+                self.process(Write::CloseNotify)?;
+            }
         }
         ready!(self.poll_send(cx))?;
         Pin::new(&mut self.io).poll_shutdown(cx)
@@ -315,13 +379,23 @@ impl TlsStream {
             peer_closed: false,
             eof: false,
             write_closed: false,
+            failed: false,
         };
         // Each turn reads more of the client's flight; INCOMING_LIMIT and the handshake
         // timeout bound them.
         loop {
             let step = state.process(Write::Nothing);
             after_step();
-            match step? {
+            let step = match step {
+                Ok(step) => step,
+                Err(e) => {
+                    // The alert goes out before the connection closes (the handshake timeout
+                    // bounds a client that does not read it).
+                    let _ = poll_fn(|cx| state.poll_send(cx)).await;
+                    return Err(e);
+                }
+            };
+            match step {
                 Step::Writable if !state.conn.is_handshaking() => break,
                 Step::Closed => return Err(io::ErrorKind::UnexpectedEof.into()),
                 Step::Writable | Step::NeedInput => {}
