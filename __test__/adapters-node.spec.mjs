@@ -5,7 +5,7 @@ import { createRequire } from 'node:module'
 
 import test from 'ava'
 
-import { eventually, gatehouse, makeServer, parseResponses, raw } from './helpers.mjs'
+import { eventually, gatehouse, makeServer, parseResponses, raw, spawnLines } from './helpers.mjs'
 
 const { fromNodeHandler } = gatehouse
 const require = createRequire(import.meta.url)
@@ -481,4 +481,40 @@ test('the WSGI environ keeps its CGI joining beside gatehouse.rawHeaders, the li
     under: undefined,
     raw: ['Host', 'x', 'Cookie', 'a=1', 'X-Many', '1', 'Content-Type', 'a', 'cookie', 'b=2', 'x-many', '2', 'Content-type', 'b', 'X_Under', 'u', 'Connection', 'close'],
   })
+})
+
+test('with and without the node:http internals the adapter detects, the same bytes, and headersSent, writableFinished and res.socket as node:http has them', async (t) => {
+  const run = async (env) => {
+    const { nthLine, exited } = spawnLines(t, process.execPath, ['__test__/fixtures/node-handler-answers.mjs'], env)
+    const out = JSON.parse(await nthLine(0))
+    t.is((await exited).code, 0)
+    return out
+  }
+  // Chunk boundaries carry no meaning (the core may join chunks queued behind a busy socket):
+  // a chunked body is compared as the bytes it carries.
+  const dechunk = (answer) => {
+    const split = answer.indexOf('\r\n\r\n') + 4
+    if (!/\r\nTransfer-Encoding: chunked\r\n/i.test(answer.slice(0, split))) return answer
+    let body = ''
+    let at = split
+    for (;;) {
+      const eol = answer.indexOf('\r\n', at)
+      const size = Number.parseInt(answer.slice(at, eol), 16)
+      if (!(size > 0)) return `${answer.slice(0, split)}${body}<end: ${JSON.stringify(answer.slice(at))}>`
+      body += answer.slice(eol + 2, eol + 2 + size)
+      at = eol + 2 + size + 2
+    }
+  }
+  const decoded = ({ answers, seen }) => ({ answers: Object.fromEntries(Object.entries(answers).map(([k, v]) => [k, dechunk(v)])), seen })
+  const withInternals = await run({ GATEHOUSE_PUBLIC_API_ONLY: '0' })
+  const publicOnly = await run({ GATEHOUSE_PUBLIC_API_ONLY: '1' })
+  t.deepEqual(decoded(publicOnly), decoded(withInternals), 'both paths give the same head, body bytes and observations')
+  const { answers, seen } = withInternals
+  t.regex(answers['/end'], /^HTTP\/1\.1 200 OK\r\n(?:[^\r]*\r\n)*Content-Length: 5\r\n(?:[^\r]*\r\n)*\r\nwhole$/)
+  t.regex(answers['/write-head'], /^HTTP\/1\.1 201 Created\r\n[^]*X-A: b\r\n[^]*\r\n\r\nmade$/i)
+  t.regex(answers['/stream'], /Transfer-Encoding: chunked\r\n(?:[^\r]*\r\n)*\r\n4\r\none \r\n3\r\ntwo\r\n0\r\n\r\n$/)
+  t.true(dechunk(answers['/too-late']).endsWith('\r\n\r\nbegun;ERR_HTTP_HEADERS_SENT,ERR_HTTP_HEADERS_SENT,ERR_HTTP_HEADERS_SENT,ERR_HTTP_HEADERS_SENT<end: "0\\r\\n\\r\\n">'), answers['/too-late'])
+  t.false(/X-Late/i.test(answers['/too-late']))
+  // [headersSent before, headersSent, writableEnded, writableFinished, socket null] at 'finish'.
+  for (const path of Object.keys(answers)) t.deepEqual(seen[path], [false, true, true, true, true], path)
 })

@@ -21,6 +21,7 @@ import type { App, Body, Chunk, Environ, StartResponse, Write } from '../types'
 import { kFrameAsNode, type MarkedHeaders } from '../framing'
 
 import { headerName } from './headers'
+import { useInternals } from './internals'
 
 /** A Node-style request listener, as `http.createServer` takes it. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown
@@ -129,9 +130,11 @@ function responseHeaders(res: ServerResponse): Array<[string, string]> {
  * Whether Node's `headersSent`, `setHeader` and the rest read `_header` on this line (they have
  * since Node 0.x; no public API marks a head sent without a socket). Where they do, `_header` is
  * set once the head is fixed, so `setHeader` throws ERR_HTTP_HEADERS_SENT as on node:http; where
- * not, `headersSent` becomes an own property (and `setHeader` no longer throws).
+ * not (or with GATEHOUSE_PUBLIC_API_ONLY=1), `headersSent` becomes an own property and the
+ * response's own `setHeader`, `appendHeader` and `removeHeader` throw that error.
  */
 const headerMarksSent = ((): boolean => {
+  if (!useInternals) return false
   const res = new ServerResponse(new IncomingMessage(null as never)) as unknown as { _header: unknown; headersSent: boolean }
   res._header = 'probe'
   return res.headersSent
@@ -139,8 +142,18 @@ const headerMarksSent = ((): boolean => {
 
 /** The head of `res` is fixed: headersSent is true from here on. */
 function markHeadSent(res: Res): void {
-  if (headerMarksSent) (res as unknown as { _header: string })._header = 'gatehouse'
-  else Object.defineProperty(res, 'headersSent', { value: true, configurable: true })
+  if (headerMarksSent) {
+    ;(res as unknown as { _header: string })._header = 'gatehouse'
+    return
+  }
+  // The public way: what node:http's own methods would say once the head is sent.
+  Object.defineProperty(res, 'headersSent', { value: true, configurable: true })
+  const own = res as unknown as Record<string, unknown>
+  own.setHeader = own.appendHeader = own.removeHeader = throwHeadersSent
+}
+
+function throwHeadersSent(): never {
+  throw headersSentError()
 }
 
 type Callback = (err?: Error | null) => void
@@ -280,10 +293,11 @@ class Exchange {
 /**
  * Whether `writableFinished` of a finished response whose socket is detached reads true on this
  * Node line (its getter: `finished`, nothing buffered, no socket left). Node 24 reads a private
- * field there instead, which this adapter never sets; there the response is given an own
- * `writableFinished` once finished. Asked once, of a response as the adapter leaves it.
+ * field there instead, which this adapter never sets; there (and with GATEHOUSE_PUBLIC_API_ONLY=1)
+ * the response is given an own `writableFinished` once finished. Asked once, of a response as the adapter leaves it.
  */
 const finishedReadsTrue = ((): boolean => {
+  if (!useInternals) return false
   const res = new ServerResponse(new IncomingMessage(null as never)) as ServerResponse & { finished: boolean }
   res.finished = true
   detachSocket(res)
