@@ -9,8 +9,11 @@ import test from 'ava'
 
 import { makeServer } from './helpers.mjs'
 
-/** Send `head`, then 256 KiB in 8 pieces 150 ms apart, with reading paused; then read it all. */
-function sendMoreThenRead(port, head) {
+/**
+ * Send `head`, then (after `quietMs`) 256 KiB in 8 pieces 150 ms apart, with reading paused; then
+ * read it all.
+ */
+function sendMoreThenRead(port, head, quietMs = 0) {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1')
     const chunks = []
@@ -24,6 +27,7 @@ function sendMoreThenRead(port, head) {
     s.on('close', () => resolve({ text: Buffer.concat(chunks).toString('latin1'), reset }))
     s.on('connect', async () => {
       s.write(Buffer.from(head, 'latin1'))
+      await new Promise((r) => setTimeout(r, quietMs))
       for (let i = 0; i < 8 && !s.destroyed; i++) {
         await new Promise((r) => setTimeout(r, 150))
         if (!s.destroyed) s.write(Buffer.alloc(32 * 1024, 120))
@@ -56,3 +60,10 @@ for (const [what, head, status] of cases) {
     t.regex(text, new RegExp(`^HTTP/1\\.1 ${status} `), JSON.stringify(text.slice(0, 60)))
   })
 }
+
+test('the answer arrives although the client goes on sending: 408 (a head not finished within `timeout`)', async (t) => {
+  const { port } = await makeServer(t, app, { timeout: 1 })
+  // The head stops half-way; the 408 goes out after 1 s, and the rest comes after it.
+  const { text } = await sendMoreThenRead(port, 'GET / HTTP/1.1\r\nHost: h\r\nX-Half: ', 1500)
+  t.regex(text, /^HTTP\/1\.1 408 /, JSON.stringify(text.slice(0, 60)))
+})
