@@ -2,6 +2,7 @@
 // frees its slot and aborts environ['gatehouse.signal'], requestTimeout answers 503, and a client
 // that gives up is counted as abandoned, not as an error of the server or the application.
 import net from 'node:net'
+import util from 'node:util'
 
 import test from 'ava'
 
@@ -112,6 +113,36 @@ test('a client that resets mid-upload is abandoned, not a 500 or an application 
   t.notRegex(server.metrics(), /gatehouse_responses_total\{code="(400|500)"\}/)
   t.is(errors.text, '', 'no application error line')
   t.is(await (await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'abc' })).text(), '3')
+})
+
+test('a body read cut by a reset rejects with GH_ERR_CLOSED carrying ECONNRESET as errno and osCode; one cut by a FIN carries none', async (t) => {
+  const failures = []
+  const { port } = await makeServer(t, async (environ, sr) => {
+    try {
+      await environ['wsgi.input'].read()
+    } catch (e) {
+      failures.push(e)
+    }
+    sr('200 OK', [])
+    return []
+  })
+  for (const cut of ['reset', 'half-close']) {
+    const s = await openWith(port, 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n' + 'x'.repeat(1000))
+    s.on('error', () => {})
+    await new Promise((r) => setTimeout(r, 100))
+    s.resume()
+    if (cut === 'reset') s.resetAndDestroy()
+    else s.end()
+    await new Promise((r) => s.on('close', r))
+    t.true(await eventually(() => failures.length === (cut === 'reset' ? 1 : 2)), cut)
+  }
+  const [reset, fin] = failures
+  t.true(reset instanceof GatehouseError)
+  t.is(reset.code, 'GH_ERR_CLOSED')
+  t.is(reset.osCode, 'ECONNRESET')
+  t.is(util.getSystemErrorName(reset.errno), 'ECONNRESET')
+  t.is(fin.code, 'GH_ERR_CLOSED')
+  t.false('errno' in fin || 'osCode' in fin, 'an end of stream is no OS error')
 })
 
 test('a client that leaves while its response is written is abandoned, not a 200', async (t) => {

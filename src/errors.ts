@@ -35,8 +35,8 @@ export class GatehouseError extends Error {
   /** The stable code. */
   readonly code: ErrorCode
   /**
-   * When an OS error caused this one (`GH_ERR_BIND`, `GH_ERR_IO`, a certificate file that cannot
-   * be read): node's number for it, negative as `err.errno` of node's own system errors, so
+   * When an OS error caused this one (`GH_ERR_BIND`, a certificate file that cannot be read, a
+   * body read whose connection failed: `GH_ERR_CLOSED` with ECONNRESET): node's number for it, negative as `err.errno` of node's own system errors, so
    * `err.errno === -os.constants.errno.EADDRINUSE` on UNIX. Undefined otherwise.
    */
   declare readonly errno?: number

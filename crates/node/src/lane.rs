@@ -305,10 +305,15 @@ impl NativeLane {
     ) -> Result<PromiseRaw<'env, Buffer>> {
         let body = self.with_slot(id, |slot| Some(slot.body.clone()))?;
         env.spawn_future_with_callback(
-            async move { body.read(max as usize).await.map_err(errors::to_napi) },
+            // The error is made on the JavaScript thread, where it can carry the OS error of a
+            // connection that failed under the read (ECONNRESET) as `errno`/`osCode`.
+            async move { Ok(body.read(max as usize).await) },
             // Copied (see to_js_buffer): as external Buffers, the pieces of a 1 GiB upload read
             // in 1 MiB pieces grew RSS by 94-145 MiB; copied, 44 MiB (bench scenario 10).
-            |env, bytes| to_js_buffer(env, &[&bytes]),
+            |env, read| match read {
+                Ok(bytes) => to_js_buffer(env, &[&bytes]),
+                Err(e) => Err(errors::to_js(env, e)),
+            },
         )
     }
 }
