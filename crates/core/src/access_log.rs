@@ -199,7 +199,7 @@ fn escape(out: &mut String, bytes: &[u8]) {
 
 /// `10/Oct/2000:13:55:36 +0000`
 fn clf_time(out: &mut String, secs: u64) {
-    let d = crate::proto::date::format(secs);
+    let d = crate::date::format(secs);
     // d is "Sun, 06 Nov 1994 08:49:37 GMT"
     let s = std::str::from_utf8(&d).unwrap_or("Thu, 01 Jan 1970 00:00:00 GMT");
     out.push_str(&s[5..7]);

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::config::Limits;
 use crate::error::{Error, Kind};
-use crate::listener::ReadHalf;
+use crate::net::stream::ReadHalf;
 use crate::proto::chunked::{ChunkError, ChunkedDecoder, Decoded};
 use crate::proto::head::BodyFraming;
 use crate::stats::Stats;
@@ -401,7 +401,7 @@ impl BodyShared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listener::Stream;
+    use crate::net::stream::Stream;
 
     /// A body over a real socket whose buffer already holds `buffered`; the client end is
     /// returned so the socket stays open.

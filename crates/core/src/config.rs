@@ -1,26 +1,9 @@
 //! What a server is told before it starts: where to listen and how strict to be.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::tls::TlsConfig;
-
-/// Where a server listens.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum BindAddr {
-    /// A TCP address, IPv4 or IPv6. Port 0 picks a free port.
-    Tcp(SocketAddr),
-    /// A UNIX domain socket path. A stale socket file left by a dead server is removed.
-    #[cfg(unix)]
-    Unix(PathBuf),
-    /// Never constructed off UNIX; keeps the type the same shape on every platform.
-    #[cfg(not(unix))]
-    #[doc(hidden)]
-    Unix(PathBuf),
-    /// An inherited listening socket (systemd socket activation: `LISTEN_FDS`), by descriptor.
-    Fd(i32),
-}
+use crate::net::listener::BindAddr;
+use crate::net::tls::TlsConfig;
 
 /// The highest HTTP version the server speaks (the original server's `protocol` option).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,10 +9,10 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::body::RequestBody;
 use crate::error::{Error, Kind};
-use crate::listener::PeerAddr;
+use crate::net::listener::PeerAddr;
+use crate::net::tls::TlsInfo;
 use crate::proto::encode::ResponseHead;
 use crate::proto::head::{BodyFraming, ParsedHead, Version};
-use crate::tls::TlsInfo;
 
 /// One request handed to the application, with the means to answer it.
 #[derive(Debug)]

@@ -5,39 +5,39 @@
 //! each admitted request to a [`Dispatch`] as an [`Exchange`]. It knows nothing of JavaScript:
 //! the binding crate implements [`Dispatch`].
 //!
-//! The wire lives in `proto` (private): request heads, the chunked decoder, response heads and
-//! framing. `conn` drives one connection; `server` accepts and stops.
+//! Bytes arrive through `net` (listeners, the stream type, PROXY, TLS). The HTTP/1 wire lives in
+//! `proto` (private): request heads, the chunked decoder, response heads and framing. `conn`
+//! drives one connection; `server` accepts and stops.
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod access_log;
 mod body;
 mod config;
 mod conn;
+mod date;
 mod error;
 mod exchange;
-mod listener;
+mod net;
 mod pool;
 mod proto;
-mod proxy;
 mod server;
 mod stats;
-mod tls;
 
 pub use access_log::{AccessLogConfig, AccessLogFormat, AccessLogTarget};
 pub use body::RequestBody;
-pub use config::{BindAddr, Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
+pub use config::{Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
 pub use conn::WHOLE_BODY_MAX;
 pub use error::{Error, Kind};
 pub use exchange::{
     AddrText, BodySender, ConnInfo, Exchange, RequestHead, Responder, STREAM_WINDOW,
 };
-pub use listener::{BoundAddr, PeerAddr};
+pub use net::listener::{BindAddr, BoundAddr, PeerAddr};
+pub use net::tls::{ClientAuth, ClientCert, Identity, PemSource, TlsConfig, TlsInfo};
 pub use pool::{Pool, Slot, WorkerStats};
 pub use proto::encode::ResponseHead;
 pub use proto::head::Version;
 pub use server::{Abandoned, Dispatch, Server, Ticket};
 pub use stats::{Histogram, Stats, StatsSnapshot, LATENCY_BUCKETS};
-pub use tls::{ClientAuth, ClientCert, Identity, PemSource, TlsConfig, TlsInfo};
 
 /// Whether debug lines go to stderr: `GATEHOUSE_DEBUG` set to anything but `0` or empty.
 fn debug_enabled() -> bool {

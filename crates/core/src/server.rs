@@ -13,10 +13,10 @@ use crate::config::ServerConfig;
 use crate::conn;
 use crate::error::{Error, Kind};
 use crate::exchange::{ConnInfo, Exchange};
-use crate::listener::{self, BoundAddr, Listener};
+use crate::net::listener::{self, BoundAddr, Listener};
+use crate::net::tls::{Tls, TlsConfig};
 use crate::pool::Pool;
 use crate::stats::Stats;
-use crate::tls::{Tls, TlsConfig};
 
 /// Receives every admitted request. Implemented by the binding (the bridge to JavaScript) and by
 /// the Rust-only responder used as the benchmark ceiling.
@@ -331,7 +331,7 @@ pub(crate) fn maybe_panic_for_test(shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BindAddr;
+    use crate::net::listener::BindAddr;
     use crate::proto::encode::ResponseHead;
     use bytes::Bytes;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

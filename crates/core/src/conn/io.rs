@@ -12,7 +12,7 @@ use tokio::time::{timeout, Instant};
 
 use super::rate::WriteRate;
 use crate::body::ReadSide;
-use crate::listener::{ReadHalf, WriteHalf};
+use crate::net::stream::{ReadHalf, WriteHalf};
 use crate::proto::head::{self, Parse, ParsedHead, Reject};
 use crate::server::Shared;
 use crate::stats::Stats;

@@ -24,12 +24,13 @@ use tokio::time::Instant;
 
 use crate::body::{BodyShared, ReadSide, RequestBody};
 use crate::exchange::ConnInfo;
-use crate::listener::{PeerAddr, Stream, WriteHalf};
+use crate::net::listener::PeerAddr;
+use crate::net::proxy;
+use crate::net::stream::{Stream, WriteHalf};
+use crate::net::tls::{self, Accepted};
 use crate::proto::head::{BodyFraming, ParsedHead};
-use crate::proxy;
 use crate::server::{Abandoned, Shared};
 use crate::stats::Stats;
-use crate::tls::{self, Accepted};
 
 use dispatch::{answer_for, deadline, dispatch, dispatch_ahead, past, InFlight};
 use io::{client_gone, close, is_head_request, read_head, HeadOutcome, Left};
@@ -514,7 +515,7 @@ mod tests {
         let addr = l.local_addr().expect("addr");
         let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let (server, _) = l.accept().await.expect("accept");
-        let config = crate::config::ServerConfig::new(crate::config::BindAddr::Tcp(addr));
+        let config = crate::config::ServerConfig::new(crate::net::listener::BindAddr::Tcp(addr));
         let shared = crate::server::Shared::for_test(config);
         let info = ConnInfo::new(PeerAddr::Unix, PeerAddr::Unix);
         let fut = serve_http(Stream::Tcp(server), info, shared.clone());

@@ -11,7 +11,7 @@ use super::record::Outcome;
 use crate::body::BodyShared;
 use crate::config::Protocol;
 use crate::exchange::{Reply, StreamEvent, StreamReceiver};
-use crate::listener::WriteHalf;
+use crate::net::stream::WriteHalf;
 use crate::proto::encode::{self, chunk_header, Answer, Framing, ResponseHead};
 use crate::server::{Abandoned, Shared, Ticket};
 

@@ -1,8 +1,8 @@
 //! Response heads: the application's status and headers, checked once, then framed by the server
 //! (`Content-Length`, `Transfer-Encoding`, `Connection`, `Date`, `Server`).
 
-use super::date;
 use super::head::is_tchar;
+use crate::date;
 use crate::error::{Error, Kind};
 
 /// Headers that only the server may send (hop-by-hop, RFC 9110 section 7.6.1, and the framing

@@ -2,6 +2,5 @@
 //! out. Nothing here knows about sockets, tasks or the application.
 
 pub(crate) mod chunked;
-pub(crate) mod date;
 pub(crate) mod encode;
 pub(crate) mod head;

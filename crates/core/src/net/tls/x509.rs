@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use crate::proto::date::civil_from_days;
+use crate::date::civil_from_days;
 
 /// The fields of one certificate.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -18,7 +18,7 @@ use rustls::unbuffered::{ConnectionState, EncodeError, EncryptError, UnbufferedS
 use rustls::ServerConfig;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::listener::Stream;
+use crate::net::stream::Stream;
 
 /// How much is read from the socket at a time.
 const READ_SIZE: usize = 4096;

@@ -1,20 +1,8 @@
-//! TLS with rustls (the `ring` provider): the server configuration from PEM files or PEM text,
-//! certificates chosen by SNI, client certificates (none, optional, required) checked against a
-//! CA bundle, the handshake of one connection, and certificate reload.
-//!
-//! Reload builds a whole new rustls configuration off to the side and swaps one `Arc` under a
-//! lock held only for the swap: handshakes that start afterwards use the new certificates, and
-//! connections already open keep the configuration they were made with.
-
-mod stream;
-mod x509;
-
-pub(crate) use stream::TlsStream;
+//! Loading the settings into a rustls configuration (certificates chosen by SNI, client
+//! certificates checked against a CA bundle), and the running server's TLS state that reload swaps.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fmt;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,118 +11,24 @@ use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{CipherSuite, ProtocolVersion, RootCertStore, ServerConfig};
-use tokio::sync::watch;
+use rustls::{RootCertStore, ServerConfig};
 
 use crate::error::{Error, Kind};
-use crate::listener::Stream;
-use crate::stats::Stats;
 
-// ===== configuration =====
-
-/// Where PEM data comes from: a file (read at start and again at each reload), or the text.
-#[derive(Clone, PartialEq, Eq)]
-pub enum PemSource {
-    /// A PEM file.
-    File(PathBuf),
-    /// PEM text given directly.
-    Pem(String),
-}
-
-impl fmt::Debug for PemSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PemSource::File(p) => f.debug_tuple("File").field(p).finish(),
-            // Never print key material.
-            PemSource::Pem(text) => write!(f, "Pem({} bytes)", text.len()),
-        }
-    }
-}
-
-impl PemSource {
-    /// How errors name this source: the path, or "PEM text".
-    fn describe(&self, role: &str) -> String {
-        match self {
-            PemSource::File(p) => format!("{role} {}", p.display()),
-            PemSource::Pem(_) => format!("{role} (PEM text)"),
-        }
-    }
-
-    fn read(&self, role: &str) -> Result<Vec<u8>, Error> {
-        match self {
-            PemSource::File(p) => std::fs::read(p).map_err(|e| {
-                Error::io(
-                    Kind::Tls,
-                    format!("{}: cannot read it", self.describe(role)),
-                    e,
-                )
-            }),
-            PemSource::Pem(text) => Ok(text.clone().into_bytes()),
-        }
-    }
-}
-
-/// A certificate with its private key: what the server presents.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Identity {
-    /// The server certificate, optionally followed by its intermediates.
-    pub certificate: PemSource,
-    /// The private key: RSA (PKCS#1 or PKCS#8), ECDSA (SEC1 or PKCS#8) or Ed25519 (PKCS#8).
-    pub private_key: PemSource,
-    /// Intermediate certificates sent after the server certificate.
-    pub chain: Option<PemSource>,
-}
-
-/// Whether clients are asked for a certificate.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ClientAuth {
-    /// Clients are not asked for a certificate.
-    #[default]
-    None,
-    /// Clients are asked; one that sends none is served, one that sends an untrusted one is not.
-    Optional,
-    /// A client without a certificate trusted by the CA bundle fails the handshake.
-    Required,
-}
-
-/// The TLS settings of a server.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TlsConfig {
-    /// The default identity: for clients that send no SNI name, or one with no entry of its own.
-    pub identity: Identity,
-    /// Identities by SNI host name (`*.example.org` matches one label).
-    pub sni: Vec<(String, Identity)>,
-    /// Whether client certificates are asked for.
-    pub client_auth: ClientAuth,
-    /// The CA certificates client certificates are checked against.
-    pub ca_certs: Option<PemSource>,
-}
-
-impl TlsConfig {
-    /// TLS with one identity and no client certificates.
-    pub fn new(identity: Identity) -> Self {
-        TlsConfig {
-            identity,
-            sni: Vec::new(),
-            client_auth: ClientAuth::None,
-            ca_certs: None,
-        }
-    }
-}
-
-// ===== loading =====
+use super::config::{ClientAuth, Identity, PemSource, TlsConfig};
+use super::x509;
 
 /// A certificate ready to be served, with the names SSL_SERVER_* show.
 #[derive(Debug)]
-struct Served {
+pub(super) struct Served {
     key: Arc<CertifiedKey>,
-    subject: Arc<str>,
-    issuer: Arc<str>,
+    pub(super) subject: Arc<str>,
+    pub(super) issuer: Arc<str>,
 }
 
 /// Chooses the certificate by the SNI name of the ClientHello.
 #[derive(Debug)]
-struct Resolver {
+pub(super) struct Resolver {
     default: Arc<Served>,
     exact: HashMap<String, Arc<Served>>,
     /// `*.example.org` is stored as `example.org`.
@@ -142,7 +36,7 @@ struct Resolver {
 }
 
 impl Resolver {
-    fn pick(&self, sni: Option<&str>) -> &Arc<Served> {
+    pub(super) fn pick(&self, sni: Option<&str>) -> &Arc<Served> {
         let Some(name) = sni else {
             return &self.default;
         };
@@ -162,9 +56,9 @@ impl Resolver {
 thread_local! {
     /// The SNI of the ClientHello this thread's resolver saw last (`Some(None)`: none sent).
     /// rustls 0.23's unbuffered connection does not expose the SNI as its buffered one does;
-    /// the resolver sees it, inside the handshake step that [`accept`] runs on this thread and
+    /// the resolver sees it, inside the handshake step that `accept` runs on this thread and
     /// takes it from right after.
-    static HELLO_SNI: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
+    pub(super) static HELLO_SNI: RefCell<Option<Option<String>>> = const { RefCell::new(None) };
 }
 
 impl ResolvesServerCert for Resolver {
@@ -177,15 +71,15 @@ impl ResolvesServerCert for Resolver {
 
 /// One loaded configuration: what a handshake uses from start to end.
 pub(crate) struct Loaded {
-    config: Arc<ServerConfig>,
-    resolver: Arc<Resolver>,
+    pub(super) config: Arc<ServerConfig>,
+    pub(super) resolver: Arc<Resolver>,
 }
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn now_unix() -> i64 {
+pub(super) fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -413,7 +307,7 @@ impl Tls {
         })
     }
 
-    fn current(&self) -> Option<Arc<Loaded>> {
+    pub(super) fn current(&self) -> Option<Arc<Loaded>> {
         self.current.read().ok().map(|l| l.clone())
     }
 
@@ -439,211 +333,12 @@ impl Tls {
     }
 }
 
-// ===== one connection =====
-
-/// What TLS tells about a connection: the SSL_* variables of mod_ssl.
-#[derive(Clone, Debug)]
-pub struct TlsInfo {
-    /// `TLSv1.2` or `TLSv1.3` (SSL_PROTOCOL).
-    pub protocol: &'static str,
-    /// The cipher suite by its OpenSSL name (SSL_CIPHER).
-    pub cipher: &'static str,
-    /// Secret bits of the cipher (SSL_CIPHER_USEKEYSIZE and SSL_CIPHER_ALGKEYSIZE).
-    pub cipher_bits: u16,
-    /// The host name the client asked for (SSL_TLS_SNI).
-    pub sni: Option<String>,
-    /// The served certificate's subject (SSL_SERVER_S_DN).
-    pub server_subject: Arc<str>,
-    /// The served certificate's issuer (SSL_SERVER_I_DN).
-    pub server_issuer: Arc<str>,
-    /// The client's certificate, verified, when it sent one.
-    pub client: Option<Box<ClientCert>>,
-}
-
-/// A verified client certificate (SSL_CLIENT_*).
-#[derive(Clone, Debug)]
-pub struct ClientCert {
-    /// SSL_CLIENT_S_DN, RFC 4514.
-    pub subject: String,
-    /// SSL_CLIENT_S_DN_CN.
-    pub subject_cn: Option<String>,
-    /// SSL_CLIENT_I_DN, RFC 4514.
-    pub issuer: String,
-    /// SSL_CLIENT_I_DN_CN.
-    pub issuer_cn: Option<String>,
-    /// SSL_CLIENT_M_VERSION.
-    pub version: u8,
-    /// SSL_CLIENT_M_SERIAL: upper-case hex.
-    pub serial: String,
-    /// SSL_CLIENT_V_START: `Jan  2 03:04:05 2026 GMT`.
-    pub not_before: String,
-    /// SSL_CLIENT_V_END.
-    pub not_after: String,
-    /// SSL_CLIENT_V_REMAIN: whole days until it expires.
-    pub days_remaining: i64,
-    /// SSL_CLIENT_CERT: PEM.
-    pub pem: String,
-}
-
-fn protocol_name(v: Option<ProtocolVersion>) -> &'static str {
-    match v {
-        Some(ProtocolVersion::TLSv1_3) => "TLSv1.3",
-        Some(ProtocolVersion::TLSv1_2) => "TLSv1.2",
-        _ => "",
-    }
-}
-
-/// The OpenSSL name and secret bits of each suite the ring provider offers.
-fn cipher_name(suite: CipherSuite) -> (&'static str, u16) {
-    match suite {
-        CipherSuite::TLS13_AES_128_GCM_SHA256 => ("TLS_AES_128_GCM_SHA256", 128),
-        CipherSuite::TLS13_AES_256_GCM_SHA384 => ("TLS_AES_256_GCM_SHA384", 256),
-        CipherSuite::TLS13_CHACHA20_POLY1305_SHA256 => ("TLS_CHACHA20_POLY1305_SHA256", 256),
-        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 => {
-            ("ECDHE-ECDSA-AES128-GCM-SHA256", 128)
-        }
-        CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 => {
-            ("ECDHE-ECDSA-AES256-GCM-SHA384", 256)
-        }
-        CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 => {
-            ("ECDHE-ECDSA-CHACHA20-POLY1305", 256)
-        }
-        CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => ("ECDHE-RSA-AES128-GCM-SHA256", 128),
-        CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 => ("ECDHE-RSA-AES256-GCM-SHA384", 256),
-        CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 => {
-            ("ECDHE-RSA-CHACHA20-POLY1305", 256)
-        }
-        other => (other.as_str().unwrap_or("UNKNOWN"), 0),
-    }
-}
-
-fn client_cert(der: &[u8]) -> ClientCert {
-    let fields = x509::parse(der).unwrap_or_default();
-    let remaining = (fields.not_after - now_unix()).div_euclid(86_400);
-    ClientCert {
-        subject: fields.subject,
-        subject_cn: fields.subject_cn,
-        issuer: fields.issuer,
-        issuer_cn: fields.issuer_cn,
-        version: fields.version,
-        serial: fields.serial,
-        not_before: x509::format_time(fields.not_before),
-        not_after: x509::format_time(fields.not_after),
-        days_remaining: remaining.max(0),
-        pem: x509::to_pem(der),
-    }
-}
-
-/// How the start of a connection to a TLS port went.
-pub(crate) enum Accepted {
-    /// The handshake completed.
-    Tls(Stream, Box<TlsInfo>),
-    /// The client spoke plain HTTP: answer 400 in plain text, then close.
-    PlainHttp(Stream),
-    /// The handshake failed, timed out, or the server is stopping: close.
-    Closed,
-}
-
-/// A TLS record of type handshake starts with this byte.
-const TLS_HANDSHAKE: u8 = 0x16;
-
-/// Run the handshake of one connection, within `timeout` from the first byte awaited to the
-/// last one sent. Failures are counted and, with `GATEHOUSE_DEBUG`, logged; never raised.
-pub(crate) async fn accept(
-    stream: Stream,
-    tls: &Tls,
-    stats: &Stats,
-    timeout: std::time::Duration,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Accepted {
-    let Some(loaded) = tls.current() else {
-        return Accepted::Closed;
-    };
-    let work = async {
-        match stream.peek_first_byte().await {
-            Ok(Some(TLS_HANDSHAKE)) => {}
-            Ok(Some(b)) if b.is_ascii_uppercase() => return Err(Some(stream)),
-            Ok(Some(_)) => {
-                // Neither TLS nor an HTTP method: let rustls refuse it properly.
-            }
-            Ok(None) => {
-                Stats::add(&stats.tls_handshake_errors, 1);
-                crate::debug(format_args!("TLS: the client closed before a ClientHello"));
-                return Err(None);
-            }
-            Err(e) => {
-                Stats::add(&stats.tls_handshake_errors, 1);
-                crate::debug(format_args!("TLS: reading the ClientHello failed: {e}"));
-                return Err(None);
-            }
-        }
-        HELLO_SNI.with(|seen| seen.borrow_mut().take());
-        let mut sni = None;
-        let take_sni = || {
-            if let Some(seen) = HELLO_SNI.with(|seen| seen.borrow_mut().take()) {
-                sni = Some(seen);
-            }
-        };
-        match TlsStream::accept(loaded.config.clone(), stream, take_sni).await {
-            Ok(s) => Ok((s, sni.flatten())),
-            Err(e) => {
-                Stats::add(&stats.tls_handshake_errors, 1);
-                crate::debug(format_args!("TLS handshake failed: {e}"));
-                Err(None)
-            }
-        }
-    };
-    let outcome = tokio::select! {
-        r = tokio::time::timeout(timeout, work) => r,
-        _ = shutdown.wait_for(|s| *s) => return Accepted::Closed,
-    };
-    let (tls_stream, sni) = match outcome {
-        Err(_) => {
-            Stats::add(&stats.tls_handshake_timeouts, 1);
-            crate::debug(format_args!(
-                "TLS handshake not finished within {timeout:?}"
-            ));
-            return Accepted::Closed;
-        }
-        Ok(Err(Some(plain))) => {
-            Stats::add(&stats.tls_plain_http, 1);
-            return Accepted::PlainHttp(plain);
-        }
-        Ok(Err(None)) => return Accepted::Closed,
-        Ok(Ok(s)) => s,
-    };
-    Stats::add(&stats.tls_handshakes, 1);
-    let served = loaded.resolver.pick(sni.as_deref());
-    let (protocol, cipher, cipher_bits, client) = tls_stream.with_conn(|conn| {
-        let (cipher, cipher_bits) = conn
-            .negotiated_cipher_suite()
-            .map_or(("", 0), |s| cipher_name(s.suite()));
-        let client = conn
-            .peer_certificates()
-            .and_then(|certs| certs.first())
-            .map(|leaf| Box::new(client_cert(leaf)));
-        (
-            protocol_name(conn.protocol_version()),
-            cipher,
-            cipher_bits,
-            client,
-        )
-    });
-    let info = TlsInfo {
-        protocol,
-        cipher,
-        cipher_bits,
-        sni,
-        server_subject: served.subject.clone(),
-        server_issuer: served.issuer.clone(),
-        client,
-    };
-    Accepted::Tls(Stream::Tls(tls_stream), Box::new(info))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use super::super::config::PemSource;
+    use std::path::PathBuf;
 
     fn pem(text: &str) -> PemSource {
         PemSource::Pem(text.to_string())
@@ -686,25 +381,5 @@ mod tests {
             chain: None,
         });
         assert!(load_err(&cfg).contains("not valid PEM"));
-    }
-
-    #[test]
-    fn pem_text_is_never_printed() {
-        let secret = pem("-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n");
-        let shown = format!("{secret:?}");
-        assert!(!shown.contains("secret"), "{shown}");
-    }
-
-    #[test]
-    fn cipher_names_are_openssl_names() {
-        assert_eq!(
-            cipher_name(CipherSuite::TLS13_AES_256_GCM_SHA384),
-            ("TLS_AES_256_GCM_SHA384", 256)
-        );
-        assert_eq!(
-            cipher_name(CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256),
-            ("ECDHE-RSA-AES128-GCM-SHA256", 128)
-        );
-        assert_eq!(protocol_name(Some(ProtocolVersion::TLSv1_2)), "TLSv1.2");
     }
 }

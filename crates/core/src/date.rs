@@ -1,4 +1,5 @@
-//! The `Date` header value (IMF-fixdate, RFC 9110 section 5.6.7), formatted once a second per thread.
+//! The HTTP `Date` value (IMF-fixdate, RFC 9110 section 5.6.7), formatted once a second per thread,
+//! and the calendar arithmetic behind it: shared by every protocol, the access log and X.509 validity.
 
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 
-use crate::listener::Stream;
+use crate::net::stream::Stream;
 use crate::stats::Stats;
 
 /// The v2 signature.
