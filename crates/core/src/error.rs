@@ -5,9 +5,9 @@
 
 use std::fmt;
 
-/// What went wrong, as a closed list. The binding turns each kind into a `GH_ERR_*` code.
+/// What went wrong, as a closed list. The binding turns each kind into a `GH_ERR_*` code, by
+/// name: not `#[non_exhaustive]`, so a new kind does not compile until the binding maps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Kind {
     /// The listening socket could not be created, configured or bound.
     Bind,

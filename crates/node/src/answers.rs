@@ -48,7 +48,7 @@ impl From<Error> for Refusal {
 
 fn malformed() -> Refusal {
     Refusal {
-        code: "GH_ERR_INTERNAL",
+        code: errors::INTERNAL,
         message: "gatehouse state error: an answer record could not be read".to_string(),
     }
 }

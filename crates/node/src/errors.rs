@@ -26,8 +26,21 @@ pub fn code(kind: Kind) -> &'static str {
         Kind::Closed => "GH_ERR_CLOSED",
         Kind::InvalidOption => "GH_ERR_INVALID_OPTION",
         Kind::Tls => "GH_ERR_TLS",
-        _ => "GH_ERR_INTERNAL",
     }
+}
+
+/// The code of a failure of the binding itself (an answer record it cannot read, a task that
+/// died), not of anything the core reports.
+pub const INTERNAL: &str = "GH_ERR_INTERNAL";
+
+/// An error with the code of `kind`, made by the binding.
+pub fn of_kind(kind: Kind, message: impl std::fmt::Display) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, format!("{}: {message}", code(kind)))
+}
+
+/// A failure of the binding itself ([`INTERNAL`]).
+pub fn internal(message: impl std::fmt::Display) -> napi::Error {
+    napi::Error::new(Status::GenericFailure, format!("{INTERNAL}: {message}"))
 }
 
 /// A core error as a napi error carrying its code.
@@ -55,9 +68,9 @@ pub fn to_js(env: &Env, e: Error) -> napi::Error {
 
 /// The error for a request id that is no longer open.
 pub fn closed(id: f64) -> napi::Error {
-    napi::Error::new(
-        Status::GenericFailure,
-        format!("GH_ERR_CLOSED: request {id} is finished (its response was sent or the client went away)"),
+    of_kind(
+        Kind::Closed,
+        format!("request {id} is finished (its response was sent or the client went away)"),
     )
 }
 
@@ -65,6 +78,6 @@ pub fn closed(id: f64) -> napi::Error {
 pub fn option(message: String) -> napi::Error {
     napi::Error::new(
         Status::InvalidArg,
-        format!("GH_ERR_INVALID_OPTION: {message}"),
+        format!("{}: {message}", code(Kind::InvalidOption)),
     )
 }

@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use gatehouse_core::{
     AccessLogConfig, AccessLogFormat, AccessLogTarget, BindAddr, BoundAddr, ClientAuth, Identity,
-    PemSource, Protocol, ResponseHead, Server, ServerConfig, TlsConfig, HEAD_SIZE_CEILING,
+    Kind, PemSource, Protocol, ResponseHead, Server, ServerConfig, TlsConfig, HEAD_SIZE_CEILING,
     LATENCY_BUCKETS,
 };
 use napi::bindgen_prelude::{Buffer, Function, PromiseRaw};
@@ -512,20 +512,12 @@ impl NativeServer {
         let server = self.server.lock().ok().and_then(|s| s.clone());
         let reloaded = async move {
             let Some(server) = server else {
-                return Err(napi::Error::new(
-                    napi::Status::GenericFailure,
-                    "GH_ERR_TLS: the server is not running".to_string(),
-                ));
+                return Err(errors::of_kind(Kind::Tls, "the server is not running"));
             };
             // Reading files blocks: keep it off the I/O threads.
             tokio::task::spawn_blocking(move || server.reload_tls(config))
                 .await
-                .map_err(|e| {
-                    napi::Error::new(
-                        napi::Status::GenericFailure,
-                        format!("GH_ERR_INTERNAL: reload failed: {e}"),
-                    )
-                })
+                .map_err(|e| errors::internal(format!("reload failed: {e}")))
         };
         // Settled on the JavaScript thread: a file that cannot be read carries its OS error.
         env.spawn_future_with_callback(reloaded, |env, r| r.map_err(|e| errors::to_js(env, e)))
