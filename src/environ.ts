@@ -63,8 +63,11 @@ export interface SignalSource {
   signal(): AbortSignal
 }
 
-/** The signal of an environ no request stands behind: never aborted. */
-const NEVER = new AbortController().signal
+/**
+ * The signal of an environ no request stands behind: never aborted. The adapters compare with it
+ * to skip listening where nothing can happen.
+ */
+export const NEVER_ABORTED: AbortSignal = new AbortController().signal
 
 /**
  * An environ: the CGI and `wsgi.*` keys as own properties, always made in the same order so
@@ -102,7 +105,7 @@ class RequestEnviron {
 
   /** Aborted (with a GatehouseError as its reason) when the client goes away or `requestTimeout` passes. */
   get 'gatehouse.signal'(): AbortSignal {
-    this.#signal ??= this.#source?.signal() ?? NEVER
+    this.#signal ??= this.#source?.signal() ?? NEVER_ABORTED
     return this.#signal
   }
 

@@ -14,7 +14,8 @@ import { STATUS_CODES } from 'node:http'
 import { isHalfClose } from '../errors'
 import type { App, Body, Chunk, Environ, InputStream, StartResponse } from '../types'
 
-import { headerName } from './headers'
+import { NEVER_ABORTED } from '../environ'
+import { headerName, isHopByHop } from './headers'
 import { useInternals } from './internals'
 
 /** The second argument a fetch handler gets. */
@@ -50,7 +51,6 @@ const NativeResponse = globalThis.Response
 const NativeHeaders = globalThis.Headers
 
 /** A signal nobody can abort: the fallback when the server gives none. */
-const NEVER_ABORTED = new AbortController().signal
 
 const decoder = new TextDecoder()
 
@@ -347,12 +347,6 @@ function overrideResponse(): void {
   }
 }
 
-/** Hop-by-hop headers: the core refuses them from an app, and they mean nothing past this hop. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer'])
-
-function isHopByHop(lower: string): boolean {
-  return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-')
-}
 
 /** Response headers as WSGI pairs: Set-Cookie stays one header per cookie, hop-by-hop ones are dropped. */
 function headerPairs(init: HeadersInit | undefined, out: Array<[string, string]>): Array<[string, string]> {

@@ -12,3 +12,11 @@ export function headerName(key: string): string {
   }
   return name
 }
+
+/** Hop-by-hop headers: the core refuses them from an app, and they mean nothing past this hop. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer'])
+
+/** Whether a (lower-case) header name is hop-by-hop (RFC 9110 section 7.6.1, and `proxy-*`). */
+export function isHopByHop(lower: string): boolean {
+  return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-')
+}

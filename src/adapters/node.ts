@@ -20,13 +20,13 @@ import type { App, Body, Chunk, Environ, StartResponse, Write } from '../types'
 
 import { kFrameAsNode, type MarkedHeaders } from '../framing'
 
-import { headerName } from './headers'
+import { NEVER_ABORTED } from '../environ'
+import { headerName, isHopByHop } from './headers'
 import { useInternals } from './internals'
 
 /** A Node-style request listener, as `http.createServer` takes it. */
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => unknown
 
-const NEVER_ABORTED = new AbortController().signal
 
 function unsupported(what: string, instead: string): Error {
   return new Error(`gatehouse: ${what} is not supported (the Rust core owns the connection); ${instead}`)
@@ -107,12 +107,10 @@ class GatehouseSocket extends EventEmitter {
 
 const kExchange = Symbol('gatehouse.exchange')
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer'])
-
 function pushHeader(out: Array<[string, string]>, lower: string, name: string, value: unknown): void {
   // Node sets Connection and Transfer-Encoding itself and lets apps set them; here they are the
   // core's to decide, and the core refuses them from an app.
-  if (HOP_BY_HOP.has(lower) || lower.startsWith('proxy-')) return
+  if (isHopByHop(lower)) return
   if (Array.isArray(value)) for (const v of value) out.push([name, String(v)])
   else out.push([name, String(value)])
 }
