@@ -67,3 +67,10 @@ test('the answer arrives although the client goes on sending: 408 (a head not fi
   const { text } = await sendMoreThenRead(port, 'GET / HTTP/1.1\r\nHost: h\r\nX-Half: ', 1500)
   t.regex(text, /^HTTP\/1\.1 408 /, JSON.stringify(text.slice(0, 60)))
 })
+
+test('the answer arrives although the client goes on sending: 400 (a PROXY header expected, a request sent)', async (t) => {
+  const { port, server } = await makeServer(t, app, { proxyProtocol: true })
+  const { text } = await sendMoreThenRead(port, 'GET / HTTP/1.1\r\nHost: h\r\n\r\n')
+  t.regex(text, /^HTTP\/1\.1 400 [^]*a PROXY protocol header was expected/, JSON.stringify(text.slice(0, 60)))
+  t.regex(server.metrics(), /gatehouse_responses_total\{code="400"\} 1\n/, 'the refusal is counted by its status')
+})

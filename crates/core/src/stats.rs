@@ -145,7 +145,7 @@ impl Stats {
 
     /// Count one answered request: its status and how long it took.
     pub(crate) fn record(&self, status: u16, elapsed: std::time::Duration) {
-        self.record_refusal(status);
+        self.count_status(status);
         let secs = elapsed.as_secs_f64();
         let bucket = LATENCY_BUCKETS
             .iter()
@@ -158,7 +158,7 @@ impl Stats {
 
     /// Count an answer by its status only: the core's own refusals (400, 408, 413, 431, 505…),
     /// answered before a request was admitted, are responses too, but not request durations.
-    pub(crate) fn record_refusal(&self, status: u16) {
+    pub(crate) fn count_status(&self, status: u16) {
         if let Some(c) = self.statuses.get(usize::from(status).wrapping_sub(100)) {
             c.fetch_add(1, Relaxed);
         }

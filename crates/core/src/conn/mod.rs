@@ -81,9 +81,10 @@ async fn serve_plain(mut stream: Stream, mut info: ConnInfo, shared: Arc<Shared>
         return serve_http(stream, info, shared).await;
     }
     // Plain HTTP can say why (a TLS client would not understand it).
-    let (_, mut wr) = stream.into_split();
+    let (rd, mut wr) = stream.into_split();
     let why = "Bad Request: a PROXY protocol header was expected";
-    let _ = Box::pin(write_error(&mut wr, 400, why, &[], false, &shared)).await;
+    refuse(&mut wr, 400, why, None, false, &shared).await;
+    close(wr, Some(rd), &shared).await;
 }
 
 /// The PROXY header when one is expected, the TLS handshake, then the HTTP loop. The steps
@@ -181,17 +182,8 @@ async fn serve_http(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
                 let shared = &conn.shared;
                 Stats::add(&shared.stats.requests, 1);
                 Stats::add(&shared.stats.rejected, 1);
-                shared.stats.record_refusal(r.status);
                 let is_head = is_head_request(&rs.buf);
-                let _ = Box::pin(write_error(
-                    &mut conn.wr,
-                    r.status,
-                    r.reason,
-                    &[],
-                    is_head,
-                    shared,
-                ))
-                .await;
+                refuse(&mut conn.wr, r.status, r.reason, None, is_head, shared).await;
                 conn.side = Some(rs);
                 Next::Close { linger: true }
             }
@@ -244,12 +236,11 @@ impl Conn {
             let max = cfg.limits.max_body_size;
             if max > 0 && n > max {
                 Stats::add(&shared.stats.rejected, 1);
-                shared.stats.record_refusal(413);
-                let _ = write_error(
+                refuse(
                     &mut self.wr,
                     413,
                     "Payload Too Large",
-                    &[],
+                    None,
                     is_head,
                     &shared,
                 )
@@ -468,19 +459,41 @@ const PLAIN_HTTP_ON_TLS: &str =
 async fn reject_plain_http(stream: Stream, shared: &Shared) {
     Stats::add(&shared.stats.requests, 1);
     Stats::add(&shared.stats.rejected, 1);
-    shared.stats.record_refusal(400);
     let (rd, mut wr) = stream.into_split();
-    let _ = write_text(
+    refuse(
         &mut wr,
         400,
         "Bad Request",
-        &[],
-        PLAIN_HTTP_ON_TLS,
+        Some(PLAIN_HTTP_ON_TLS),
         false,
         shared,
     )
     .await;
     close(wr, Some(rd), shared).await;
+}
+
+/// The core's own refusal of a request it will not serve: `status` with a plain-text body
+/// (`body`, or the reason) and `Connection: close`, counted by its status. The caller counts
+/// why (rejected, overloaded) and closes, lingering: the client may still be sending.
+async fn refuse(
+    wr: &mut WriteHalf,
+    status: u16,
+    reason: &str,
+    body: Option<&str>,
+    is_head: bool,
+    shared: &Shared,
+) {
+    shared.stats.count_status(status);
+    let text;
+    let body = match body {
+        Some(b) => b,
+        None => {
+            text = format!("{reason}\n");
+            &text
+        }
+    };
+    // Boxed: a refusal is rare, and its write would otherwise widen every connection's future.
+    let _ = Box::pin(write_text(wr, status, reason, &[], body, is_head, shared)).await;
 }
 
 /// Poll a future inside `catch_unwind`, so a panic ends only this future.
