@@ -76,7 +76,7 @@ function comparisons(result, scenario) {
   return lines
 }
 
-const TARGET_UNITS = { rps: 'req/s', cpuUsPerReq: 'µs', jsUsPerReq: 'µs', seconds: 's' }
+const TARGET_UNITS = { rps: 'req/s', cpuUsPerReq: 'µs', jsUsPerReq: 'µs', seconds: 's', kibPerConn: 'KiB' }
 
 function targetFigure(value, key) {
   return key === 'rps' ? format(value, 'int') : format(value, 'f2')
