@@ -5,37 +5,33 @@
 //! each admitted request to a [`Dispatch`] as an [`Exchange`]. It knows nothing of JavaScript:
 //! the binding crate implements [`Dispatch`].
 //!
-//! Bytes arrive through `net` (listeners, the stream type, PROXY, TLS). The HTTP/1 wire lives in
-//! `proto` (private): request heads, the chunked decoder, response heads and framing. `conn`
-//! drives one connection; `server` accepts and stops.
+//! Bytes arrive through `net` (listeners, the stream type, PROXY, TLS). `http1` serves a
+//! connection in HTTP/1.x (its wire in `http1::proto`); what any protocol hands the application
+//! is in `exchange`. `server` accepts and stops.
 #![deny(missing_docs, missing_debug_implementations)]
 
 mod access_log;
-mod body;
 mod config;
-mod conn;
 mod date;
 mod error;
 mod exchange;
+mod http1;
 mod net;
 mod pool;
-mod proto;
 mod server;
 mod stats;
 
 pub use access_log::{AccessLogConfig, AccessLogFormat, AccessLogTarget};
-pub use body::RequestBody;
 pub use config::{Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
-pub use conn::WHOLE_BODY_MAX;
 pub use error::{Error, Kind};
 pub use exchange::{
-    AddrText, BodySender, ConnInfo, Exchange, RequestHead, Responder, STREAM_WINDOW,
+    AddrText, BodySender, ConnInfo, Exchange, RequestBody, RequestHead, Responder, ResponseHead,
+    Version, STREAM_WINDOW,
 };
+pub use http1::WHOLE_BODY_MAX;
 pub use net::listener::{BindAddr, BoundAddr, PeerAddr};
 pub use net::tls::{ClientAuth, ClientCert, Identity, PemSource, TlsConfig, TlsInfo};
 pub use pool::{Pool, Slot, WorkerStats};
-pub use proto::encode::ResponseHead;
-pub use proto::head::Version;
 pub use server::{Abandoned, Dispatch, Server, Ticket};
 pub use stats::{Histogram, Stats, StatsSnapshot, LATENCY_BUCKETS};
 

@@ -10,9 +10,9 @@ use tokio::task::JoinHandle;
 
 use crate::access_log::{AccessLog, AccessLogConfig};
 use crate::config::ServerConfig;
-use crate::conn;
 use crate::error::{Error, Kind};
 use crate::exchange::{ConnInfo, Exchange};
+use crate::http1;
 use crate::net::listener::{self, BoundAddr, Listener};
 use crate::net::tls::{Tls, TlsConfig};
 use crate::pool::Pool;
@@ -266,7 +266,7 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
                     let info = ConnInfo::new(remote, local);
                     let mut force = shared.force_rx.clone();
                     tokio::select! {
-                        _ = conn::serve(stream, info, shared.clone()) => {}
+                        _ = http1::serve(stream, info, shared.clone()) => {}
                         _ = force.wait_for(|f| *f) => {}
                     }
                     shared
@@ -331,8 +331,8 @@ pub(crate) fn maybe_panic_for_test(shared: &Shared) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exchange::ResponseHead;
     use crate::net::listener::BindAddr;
-    use crate::proto::encode::ResponseHead;
     use bytes::Bytes;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;

@@ -5,6 +5,7 @@
 use bytes::Bytes;
 
 use crate::config::{Limits, Protocol};
+use crate::exchange::head::{is_tchar, BodyFraming, ParsedHead, Span, Version};
 
 /// A breach of the protocol or of a limit, and the status it is answered with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,61 +19,6 @@ pub struct Reject {
 impl Reject {
     const fn new(status: u16, reason: &'static str) -> Self {
         Reject { status, reason }
-    }
-}
-
-/// The HTTP version of a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Version {
-    /// HTTP/1.0
-    Http10,
-    /// HTTP/1.1
-    Http11,
-}
-
-/// How the request body is framed (RFC 9112 section 6.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BodyFraming {
-    /// No body.
-    None,
-    /// `Content-Length: n`, n > 0.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`.
-    Chunked,
-}
-
-/// A byte range inside the head buffer.
-pub(crate) type Span = (u32, u32);
-
-/// A parsed and checked request head. The bytes are kept once; fields are ranges into them.
-#[derive(Clone, Debug)]
-pub(crate) struct ParsedHead {
-    pub buf: Bytes,
-    pub method: Span,
-    pub target: Span,
-    /// The path of the target (for absolute-form, the part after the authority).
-    pub path: Span,
-    /// The query without its `?`, empty when there is none.
-    pub query: Span,
-    /// The authority of an absolute-form target.
-    pub authority: Option<Span>,
-    pub version: Version,
-    pub headers: Vec<(Span, Span)>,
-    pub framing: BodyFraming,
-    pub expect_continue: bool,
-    /// The client asked to close (`Connection: close`, or HTTP/1.0 without keep-alive).
-    pub wants_close: bool,
-}
-
-impl ParsedHead {
-    /// The bytes of `s`, once `buf` holds the head.
-    pub(crate) fn span(&self, s: Span) -> &[u8] {
-        &self.buf[s.0 as usize..s.1 as usize]
-    }
-
-    /// The method token, once `buf` holds the head.
-    pub(crate) fn method(&self) -> &[u8] {
-        self.span(self.method)
     }
 }
 
@@ -534,11 +480,6 @@ pub(crate) fn trim_ows(s: &[u8]) -> &[u8] {
         .rposition(|b| *b != b' ' && *b != b'\t')
         .map_or(start, |e| e + 1);
     &s[start..end.max(start)]
-}
-
-/// `tchar` of RFC 9110 section 5.6.2.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 #[cfg(test)]

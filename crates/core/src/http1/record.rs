@@ -2,8 +2,8 @@
 
 use super::dispatch::Done;
 use crate::access_log::Entry;
+use crate::exchange::head::{ParsedHead, Version};
 use crate::exchange::ConnInfo;
-use crate::proto::head::{ParsedHead, Version};
 use crate::server::Shared;
 use crate::stats::Stats;
 

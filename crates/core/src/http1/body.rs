@@ -15,9 +15,10 @@ use tokio::time::Instant;
 
 use crate::config::Limits;
 use crate::error::{Error, Kind};
+use crate::exchange::body::{BodySource, Reading, RequestBody};
+use crate::exchange::head::BodyFraming;
+use crate::http1::proto::chunked::{ChunkError, ChunkedDecoder, Decoded};
 use crate::net::stream::ReadHalf;
-use crate::proto::chunked::{ChunkError, ChunkedDecoder, Decoded};
-use crate::proto::head::BodyFraming;
 use crate::stats::Stats;
 
 /// The read side of a connection with its buffer, lent to the body while a request runs.
@@ -99,75 +100,51 @@ pub(crate) struct BodyShared {
     pub(crate) continue_wanted: Notify,
 }
 
-/// The request body, read on demand. Cloning shares the same body.
-#[derive(Clone, Debug, Default)]
-pub struct RequestBody {
-    inner: Option<Arc<BodyShared>>,
-}
-
 /// The most a read returns when the caller asks for "a convenient amount" (0): what the socket
 /// already holds, up to this. Each read crosses threads once, so a large upload goes faster in
 /// large pieces (a 64 KiB cap read 1 GiB at about 350 MiB/s on the bench machine).
 const READ_CHUNK: usize = 1024 * 1024;
 
-impl RequestBody {
-    pub(crate) fn new(
-        side: ReadSide,
-        framing: BodyFraming,
-        expect_continue: bool,
-        limits: &Limits,
-        stats: Arc<Stats>,
-    ) -> (Self, Arc<BodyShared>) {
-        let decoder = match framing {
-            BodyFraming::None => Decoder::Done,
-            BodyFraming::Length(n) => Decoder::Length(n),
-            BodyFraming::Chunked => Decoder::Chunked(ChunkedDecoder::new(limits.max_trailer_size)),
-        };
-        let shared = Arc::new(BodyShared {
-            state: Mutex::new(BodyState {
-                side: Some(side),
-                decoder,
-                received: 0,
-                limit: limits.max_body_size,
-                timeout: limits.timeout,
-                min_rate: limits.min_body_rate,
-                grace: limits.body_rate_grace,
-                first_read: None,
-                failed: None,
-                client_left: false,
-                stats,
-            }),
-            continue_pending: AtomicBool::new(expect_continue),
-            continue_wanted: Notify::new(),
-        });
-        (
-            RequestBody {
-                inner: Some(shared.clone()),
-            },
-            shared,
-        )
-    }
+/// A body reader for a request framed as `framing`, on the connection's read side: the
+/// application's handle, and the connection's (to take the read side back, and `100 Continue`).
+pub(crate) fn new_body(
+    side: ReadSide,
+    framing: BodyFraming,
+    expect_continue: bool,
+    limits: &Limits,
+    stats: Arc<Stats>,
+) -> (RequestBody, Arc<BodyShared>) {
+    let decoder = match framing {
+        BodyFraming::None => Decoder::Done,
+        BodyFraming::Length(n) => Decoder::Length(n),
+        BodyFraming::Chunked => Decoder::Chunked(ChunkedDecoder::new(limits.max_trailer_size)),
+    };
+    let shared = Arc::new(BodyShared {
+        state: Mutex::new(BodyState {
+            side: Some(side),
+            decoder,
+            received: 0,
+            limit: limits.max_body_size,
+            timeout: limits.timeout,
+            min_rate: limits.min_body_rate,
+            grace: limits.body_rate_grace,
+            first_read: None,
+            failed: None,
+            client_left: false,
+            stats,
+        }),
+        continue_pending: AtomicBool::new(expect_continue),
+        continue_wanted: Notify::new(),
+    });
+    (RequestBody::from_source(shared.clone()), shared)
+}
 
-    /// A body that is empty.
-    pub fn empty() -> Self {
-        RequestBody { inner: None }
-    }
-
-    /// Whether there is no body at all.
-    pub fn is_empty(&self) -> bool {
-        self.inner.is_none()
-    }
-
-    /// The whole body, taken out in one piece, when it is a Content-Length body of at most
-    /// `max` bytes that is already in the connection's buffer (the client sent it with the
-    /// head) and no `100 Continue` is awaited. Later reads see the end of the body. `None`
-    /// otherwise: the body is then read with [`RequestBody::read`].
-    pub fn take_whole(&self, max: usize) -> Option<Bytes> {
-        let shared = self.inner.as_ref()?;
-        if shared.continue_pending.load(Ordering::Acquire) {
+impl BodySource for BodyShared {
+    fn take_whole(&self, max: usize) -> Option<Bytes> {
+        if self.continue_pending.load(Ordering::Acquire) {
             return None;
         }
-        let mut state = shared.state.try_lock().ok()?;
+        let mut state = self.state.try_lock().ok()?;
         let Decoder::Length(rem) = state.decoder else {
             return None;
         };
@@ -181,22 +158,14 @@ impl RequestBody {
         Some(whole)
     }
 
-    /// Read the next piece of the body, at most `max` bytes (0: what has arrived, up to 1 MiB).
-    /// An empty result is the end of the body. The first read of a request sent with
-    /// `Expect: 100-continue` is what sends `100 Continue`.
-    ///
-    /// # Errors
-    /// [`Kind::BodyTooLarge`] past `max_request_body_size`, [`Kind::BodyTimeout`] when the client
-    /// stalls longer than `timeout`, [`Kind::BodyInvalid`] for bad framing or a body cut short.
-    pub async fn read(&self, max: usize) -> Result<Bytes, Error> {
-        let Some(shared) = &self.inner else {
-            return Ok(Bytes::new());
-        };
-        if shared.continue_pending.swap(false, Ordering::AcqRel) {
-            shared.continue_wanted.notify_one();
-        }
-        let max = if max == 0 { READ_CHUNK } else { max };
-        shared.state.lock().await.read(max).await
+    fn read(&self, max: usize) -> Reading<'_> {
+        Box::pin(async move {
+            if self.continue_pending.swap(false, Ordering::AcqRel) {
+                self.continue_wanted.notify_one();
+            }
+            let max = if max == 0 { READ_CHUNK } else { max };
+            self.state.lock().await.read(max).await
+        })
     }
 }
 
@@ -426,7 +395,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             ..Limits::default()
         };
-        let (body, _) = RequestBody::new(
+        let (body, _) = new_body(
             side,
             framing,
             expect_continue,

@@ -1,5 +1,7 @@
-//! What crosses from the core to the application: the request head, a reader for the body
-//! (`body`), and a responder that takes the response (whole, or as a stream with backpressure).
+//! What crosses from the core to the application, whatever the protocol: the request head
+//! ([`head`]), a reader for the body ([`body`]), the connection's addresses, and a responder that
+//! takes the response ([`response`]'s checked head; whole, or as a stream with backpressure).
+//! The protocol rooms (`http1`, and those to come) meet here and in `net`, never in each other.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -7,12 +9,17 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 
-use crate::body::RequestBody;
 use crate::error::{Error, Kind};
 use crate::net::listener::PeerAddr;
 use crate::net::tls::TlsInfo;
-use crate::proto::encode::ResponseHead;
-use crate::proto::head::{BodyFraming, ParsedHead, Version};
+
+pub(crate) mod body;
+pub(crate) mod head;
+pub(crate) mod response;
+
+pub use body::RequestBody;
+pub use head::{RequestHead, Version};
+pub use response::ResponseHead;
 
 /// One request handed to the application, with the means to answer it.
 #[derive(Debug)]
@@ -78,78 +85,6 @@ impl ConnInfo {
                 local_port,
             }
         })
-    }
-}
-
-// ===== impl RequestHead =====
-
-/// A checked request head. Every accessor returns bytes exactly as they were on the wire.
-#[derive(Debug)]
-pub struct RequestHead {
-    pub(crate) parsed: ParsedHead,
-    pub(crate) conn: Arc<ConnInfo>,
-}
-
-impl RequestHead {
-    fn span(&self, s: (u32, u32)) -> &[u8] {
-        self.parsed.span(s)
-    }
-
-    /// The method token.
-    pub fn method(&self) -> &[u8] {
-        self.parsed.method()
-    }
-
-    /// The request target, raw (`REQUEST_URI`).
-    pub fn target(&self) -> &[u8] {
-        self.span(self.parsed.target)
-    }
-
-    /// The path of the target, still percent-encoded; `/` for an absolute-form target without one.
-    pub fn path(&self) -> &[u8] {
-        let p = self.span(self.parsed.path);
-        if p.is_empty() {
-            b"/"
-        } else {
-            p
-        }
-    }
-
-    /// The query string without `?`, raw.
-    pub fn query(&self) -> &[u8] {
-        self.span(self.parsed.query)
-    }
-
-    /// The authority of an absolute-form target (it replaces the Host header, RFC 9112 3.2.2).
-    pub fn authority(&self) -> Option<&[u8]> {
-        self.parsed.authority.map(|s| self.span(s))
-    }
-
-    /// The HTTP version of the request.
-    pub fn version(&self) -> Version {
-        self.parsed.version
-    }
-
-    /// The header fields in the order received, names as sent.
-    pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.parsed
-            .headers
-            .iter()
-            .map(move |&(n, v)| (self.span(n), self.span(v)))
-    }
-
-    /// The declared body length: `Some(0)` for no body, `None` for a chunked body.
-    pub fn content_length(&self) -> Option<u64> {
-        match self.parsed.framing {
-            BodyFraming::None => Some(0),
-            BodyFraming::Length(n) => Some(n),
-            BodyFraming::Chunked => None,
-        }
-    }
-
-    /// The connection's addresses.
-    pub fn conn(&self) -> &ConnInfo {
-        &self.conn
     }
 }
 

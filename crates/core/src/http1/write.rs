@@ -8,11 +8,12 @@ use super::dispatch::Pending;
 use super::io::{write_all, write_metered};
 use super::rate::WriteRate;
 use super::record::Outcome;
-use crate::body::BodyShared;
 use crate::config::Protocol;
+use crate::exchange::ResponseHead;
 use crate::exchange::{Reply, StreamEvent, StreamReceiver};
+use crate::http1::body::BodyShared;
+use crate::http1::proto::encode::{self, chunk_header, Answer, Framing};
 use crate::net::stream::WriteHalf;
-use crate::proto::encode::{self, chunk_header, Answer, Framing, ResponseHead};
 use crate::server::{Abandoned, Shared, Ticket};
 
 /// Bodies up to this size are copied behind the head so the response goes out in one write.

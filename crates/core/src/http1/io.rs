@@ -11,9 +11,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{timeout, Instant};
 
 use super::rate::WriteRate;
-use crate::body::ReadSide;
+use crate::exchange::head::ParsedHead;
+use crate::http1::body::ReadSide;
+use crate::http1::proto::head::{self, Parse, Reject};
 use crate::net::stream::{ReadHalf, WriteHalf};
-use crate::proto::head::{self, Parse, ParsedHead, Reject};
 use crate::server::Shared;
 use crate::stats::Stats;
 

@@ -8,12 +8,14 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::record::LoggedRequest;
-use crate::body::{ReadSide, RequestBody};
 use crate::config::{Protocol, ServerConfig};
+use crate::exchange::head::{BodyFraming, ParsedHead, Version};
+use crate::exchange::RequestBody;
 use crate::exchange::{ConnInfo, Exchange, Reply, RequestHead, Responder};
+use crate::http1::body::ReadSide;
+use crate::http1::proto::encode::Answer;
+use crate::http1::proto::head::{self, Parse};
 use crate::pool::Slot;
-use crate::proto::encode::Answer;
-use crate::proto::head::{self, BodyFraming, Parse, ParsedHead, Version};
 use crate::server::{Shared, Ticket};
 use crate::stats::Stats;
 

@@ -4,8 +4,10 @@
 //! connection's steps (the PROXY header, the TLS handshake, the HTTP loop) and what it does
 //! between requests, as an explicit state: reading a head, answering, or closing.
 
+mod body;
 mod dispatch;
 mod io;
+mod proto;
 mod rate;
 mod record;
 mod write;
@@ -22,15 +24,16 @@ use std::task::{Context, Poll};
 
 use tokio::time::Instant;
 
-use crate::body::{BodyShared, ReadSide, RequestBody};
+use crate::exchange::head::{BodyFraming, ParsedHead};
 use crate::exchange::ConnInfo;
+use crate::exchange::RequestBody;
 use crate::net::listener::PeerAddr;
 use crate::net::proxy;
 use crate::net::stream::{Stream, WriteHalf};
 use crate::net::tls::{self, Accepted};
-use crate::proto::head::{BodyFraming, ParsedHead};
 use crate::server::{Abandoned, Shared};
 use crate::stats::Stats;
+use body::{new_body, BodyShared, ReadSide};
 
 use dispatch::{answer_for, deadline, dispatch, dispatch_ahead, past, InFlight};
 use io::{client_gone, close, is_head_request, read_head, HeadOutcome, Left};
@@ -273,7 +276,7 @@ impl Conn {
             // Boxed: its waits would otherwise widen every connection's future.
             Box::pin(self.answer_pipelined(first, safe && ans.keep_alive)).await
         } else {
-            let (body, body_shared) = RequestBody::new(
+            let (body, body_shared) = new_body(
                 rs,
                 parsed.framing,
                 parsed.expect_continue,

@@ -4,7 +4,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::head::is_tchar;
+use crate::exchange::head::is_tchar;
 
 /// The longest chunk-size line we accept (size, extensions and CRLF).
 const MAX_CHUNK_LINE: usize = 4096;
