@@ -19,20 +19,21 @@ mod http1;
 mod net;
 mod pool;
 mod server;
+mod shared;
 mod stats;
 
 pub use access_log::{AccessLogConfig, AccessLogFormat, AccessLogTarget};
 pub use config::{Limits, Protocol, ServerConfig, HEAD_SIZE_CEILING};
 pub use error::{Error, Kind};
 pub use exchange::{
-    AddrText, BodySender, ConnInfo, Exchange, RequestBody, RequestHead, Responder, ResponseHead,
-    Version, STREAM_WINDOW,
+    Abandoned, AddrText, BodySender, ConnInfo, Dispatch, Exchange, RequestBody, RequestHead,
+    Responder, ResponseHead, Ticket, Version, STREAM_WINDOW,
 };
 pub use http1::WHOLE_BODY_MAX;
 pub use net::listener::{BindAddr, BoundAddr, PeerAddr};
 pub use net::tls::{ClientAuth, ClientCert, Identity, PemSource, TlsConfig, TlsInfo};
 pub use pool::{Pool, Slot, WorkerStats};
-pub use server::{Abandoned, Dispatch, Server, Ticket};
+pub use server::Server;
 pub use stats::{Histogram, Stats, StatsSnapshot, LATENCY_BUCKETS};
 
 /// Whether debug lines go to stderr: `GATEHOUSE_DEBUG` set to anything but `0` or empty.

@@ -1,5 +1,4 @@
-//! A running server: the accept loop, graceful and forced stop, and what they share with the
-//! connection tasks.
+//! A running server: the accept loop, and graceful and forced stop.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,65 +10,13 @@ use tokio::task::JoinHandle;
 use crate::access_log::{AccessLog, AccessLogConfig};
 use crate::config::ServerConfig;
 use crate::error::{Error, Kind};
-use crate::exchange::{ConnInfo, Exchange};
+use crate::exchange::{ConnInfo, Dispatch};
 use crate::http1;
 use crate::net::listener::{self, BoundAddr, Listener};
 use crate::net::tls::{Tls, TlsConfig};
 use crate::pool::Pool;
+use crate::shared::Shared;
 use crate::stats::Stats;
-
-/// Receives every admitted request. Implemented by the binding (the bridge to JavaScript) and by
-/// the Rust-only responder used as the benchmark ceiling.
-pub trait Dispatch: Send + Sync + 'static {
-    /// Take one exchange. Must not block: queue it and return. The ticket is how the core names
-    /// this request again in [`Dispatch::cancel`] (0 when the dispatcher needs no such word).
-    fn dispatch(&self, exchange: Exchange) -> Ticket;
-
-    /// The request `ticket` was abandoned: its answer is not wanted any more (a late one is
-    /// dropped) and its pool slot is already free. Must not block.
-    fn cancel(&self, ticket: Ticket, why: Abandoned) {
-        let _ = (ticket, why);
-    }
-
-    /// The client of request `ticket` half-closed its connection: it sends nothing more, but
-    /// may still be reading. The answer is still wanted and will be written; the application
-    /// may stop early (its signal aborts). Must not block.
-    fn half_closed(&self, ticket: Ticket) {
-        let _ = ticket;
-    }
-}
-
-/// What a dispatcher calls a request it took (see [`Dispatch::dispatch`]).
-pub type Ticket = u64;
-
-/// Why a request was abandoned before its answer was written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Abandoned {
-    /// The client closed or reset its connection.
-    ClientGone,
-    /// `request_timeout` passed.
-    Deadline,
-}
-
-/// What the accept loop and every connection task share.
-pub(crate) struct Shared {
-    pub config: ServerConfig,
-    pub dispatch: Arc<dyn Dispatch>,
-    pub stats: Arc<Stats>,
-    pub pool: Arc<Pool>,
-    pub access_log: Option<AccessLog>,
-    pub shutdown_rx: watch::Receiver<bool>,
-    /// The TLS configuration, when the server speaks HTTPS.
-    pub tls: Option<Tls>,
-    /// Set once in-flight requests ran out of time: every connection task ends at once.
-    force_rx: watch::Receiver<bool>,
-    live: AtomicUsize,
-    all_closed: Notify,
-    /// Woken whenever a connection closes (the accept loop waits on it at `max_connections`).
-    conn_closed: Notify,
-    #[cfg(test)]
-    pub panic_on_connect: std::sync::atomic::AtomicBool,
-}
 
 /// A listening server. Dropping it does not stop it; call [`Server::stop`].
 pub struct Server {
@@ -293,45 +240,9 @@ async fn accept_loop(listener: Listener, shared: Arc<Shared>) {
 }
 
 #[cfg(test)]
-impl Shared {
-    /// A Shared with no listener, for unit tests of a connection.
-    pub(crate) fn for_test(config: ServerConfig) -> Arc<Shared> {
-        struct Nothing;
-        impl Dispatch for Nothing {
-            fn dispatch(&self, _: Exchange) -> Ticket {
-                0
-            }
-        }
-        let (_, shutdown_rx) = watch::channel(false);
-        let (_, force_rx) = watch::channel(false);
-        Arc::new(Shared {
-            pool: Arc::new(Pool::new(config.min_workers, config.max_workers)),
-            access_log: None,
-            config,
-            dispatch: Arc::new(Nothing),
-            stats: Arc::new(Stats::default()),
-            shutdown_rx,
-            tls: None,
-            force_rx,
-            live: AtomicUsize::new(0),
-            all_closed: Notify::new(),
-            conn_closed: Notify::new(),
-            panic_on_connect: std::sync::atomic::AtomicBool::new(false),
-        })
-    }
-}
-
-#[cfg(test)]
-pub(crate) fn maybe_panic_for_test(shared: &Shared) {
-    if shared.panic_on_connect.swap(false, Ordering::SeqCst) {
-        panic!("test panic inside a connection task");
-    }
-}
-
-#[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::ResponseHead;
+    use crate::exchange::{Exchange, ResponseHead, Ticket};
     use crate::net::listener::BindAddr;
     use bytes::Bytes;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -14,10 +14,12 @@ use crate::net::listener::PeerAddr;
 use crate::net::tls::TlsInfo;
 
 pub(crate) mod body;
+pub(crate) mod dispatch;
 pub(crate) mod head;
 pub(crate) mod response;
 
 pub use body::RequestBody;
+pub use dispatch::{Abandoned, Dispatch, Ticket};
 pub use head::{RequestHead, Version};
 pub use response::ResponseHead;
 

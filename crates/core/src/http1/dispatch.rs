@@ -7,16 +7,17 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::record::LoggedRequest;
+use super::record::{Done, LoggedRequest};
 use crate::config::{Protocol, ServerConfig};
 use crate::exchange::head::{BodyFraming, ParsedHead, Version};
 use crate::exchange::RequestBody;
+use crate::exchange::Ticket;
 use crate::exchange::{ConnInfo, Exchange, Reply, RequestHead, Responder};
 use crate::http1::body::ReadSide;
 use crate::http1::proto::encode::Answer;
 use crate::http1::proto::head::{self, Parse};
 use crate::pool::Slot;
-use crate::server::{Shared, Ticket};
+use crate::shared::Shared;
 use crate::stats::Stats;
 
 /// A Content-Length body up to this size that is already in the socket is read before the
@@ -66,14 +67,6 @@ impl InFlight {
         }
         true
     }
-}
-
-/// What is counted and logged once a request is answered.
-pub(super) struct Done {
-    pub(super) started: Instant,
-    pub(super) slot: Slot,
-    pub(super) logged: Option<Box<LoggedRequest>>,
-    pub(super) head_len: u64,
 }
 
 /// Hand a request to the application.

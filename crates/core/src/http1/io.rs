@@ -15,7 +15,7 @@ use crate::exchange::head::ParsedHead;
 use crate::http1::body::ReadSide;
 use crate::http1::proto::head::{self, Parse, Reject};
 use crate::net::stream::{ReadHalf, WriteHalf};
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::stats::Stats;
 
 /// The first read of a connection's head reserves this much; an idle connection holds nothing.

@@ -25,13 +25,14 @@ use std::task::{Context, Poll};
 use tokio::time::Instant;
 
 use crate::exchange::head::{BodyFraming, ParsedHead};
+use crate::exchange::Abandoned;
 use crate::exchange::ConnInfo;
 use crate::exchange::RequestBody;
 use crate::net::listener::PeerAddr;
 use crate::net::proxy;
 use crate::net::stream::{Stream, WriteHalf};
 use crate::net::tls::{self, Accepted};
-use crate::server::{Abandoned, Shared};
+use crate::shared::Shared;
 use crate::stats::Stats;
 use body::{new_body, BodyShared, ReadSide};
 
@@ -163,7 +164,7 @@ async fn serve_http(stream: Stream, info: ConnInfo, shared: Arc<Shared>) {
     let mut shutdown = shared.shutdown_rx.clone();
 
     #[cfg(test)]
-    crate::server::maybe_panic_for_test(&shared);
+    crate::shared::maybe_panic_for_test(&shared);
 
     let mut conn = Conn {
         wr,
@@ -518,7 +519,8 @@ impl<F> Unpin for CatchUnwind<F> {}
 
 #[cfg(test)]
 mod tests {
-    use super::dispatch::{Done, Pending};
+    use super::dispatch::Pending;
+    use super::record::Done;
     use super::*;
 
     /// An idle keep-alive connection costs its task's future (this size), the socket, and no
@@ -532,7 +534,7 @@ mod tests {
         let client = tokio::net::TcpStream::connect(addr).await.expect("connect");
         let (server, _) = l.accept().await.expect("accept");
         let config = crate::config::ServerConfig::new(crate::net::listener::BindAddr::Tcp(addr));
-        let shared = crate::server::Shared::for_test(config);
+        let shared = crate::shared::Shared::for_test(config);
         let info = ConnInfo::new(PeerAddr::Unix, PeerAddr::Unix);
         let fut = serve_http(Stream::Tcp(server), info, shared.clone());
         let size = std::mem::size_of_val(&fut);

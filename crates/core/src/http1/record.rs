@@ -1,11 +1,21 @@
 //! The bookkeeping of an answered request: how it went, its counters, its access log line.
 
-use super::dispatch::Done;
+use tokio::time::Instant;
+
 use crate::access_log::Entry;
 use crate::exchange::head::{ParsedHead, Version};
 use crate::exchange::ConnInfo;
-use crate::server::Shared;
+use crate::pool::Slot;
+use crate::shared::Shared;
 use crate::stats::Stats;
+
+/// What is counted and logged once a request is answered.
+pub(super) struct Done {
+    pub(super) started: Instant,
+    pub(super) slot: Slot,
+    pub(super) logged: Option<Box<LoggedRequest>>,
+    pub(super) head_len: u64,
+}
 
 /// The request line bits the access log keeps, copied only when the log is on.
 pub(super) struct LoggedRequest {

@@ -10,11 +10,12 @@ use super::rate::WriteRate;
 use super::record::Outcome;
 use crate::config::Protocol;
 use crate::exchange::ResponseHead;
+use crate::exchange::{Abandoned, Ticket};
 use crate::exchange::{Reply, StreamEvent, StreamReceiver};
 use crate::http1::body::BodyShared;
 use crate::http1::proto::encode::{self, chunk_header, Answer, Framing};
 use crate::net::stream::WriteHalf;
-use crate::server::{Abandoned, Shared, Ticket};
+use crate::shared::Shared;
 
 /// Bodies up to this size are copied behind the head so the response goes out in one write.
 pub(super) const COALESCE_LIMIT: usize = 16 * 1024;
